@@ -1,0 +1,177 @@
+"""The command line: a thin click layer over ``testsec_fix.engine``. The only module that
+imports click."""
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import sys
+from collections import Counter
+from typing import List, Optional, Sequence
+
+import click
+
+from . import __version__
+from .config import Config, ConfigError, find_config, load_config
+from .engine import run
+from .model import FileResult
+from .registry import all_codemods, by_code
+
+EPILOG = """\b
+Examples:
+  testsec-fix --dry-run tests/          show the diffs, write nothing
+  testsec-fix tests/                    rewrite in place
+  testsec-fix --dry-run nova/ | git apply --check
+  testsec-fix --select TSF101 --format json tests/
+  testsec-fix list                      the codemods
+  testsec-fix explain TSF101            one codemod's documentation
+
+\b
+Exit codes: 0 nothing to change, 1 changes found (--dry-run) or made, 2 errors.
+Configuration: [tool.testsec-fix] in pyproject.toml (found by walking up from PATH).
+"""
+
+
+class _Main(click.Group):
+    """``testsec-fix PATH...`` runs the fixer; ``list`` and ``explain`` are subcommands."""
+
+    def parse_args(self, ctx: click.Context, args: List[str]) -> List[str]:
+        if args and args[0] in self.commands:
+            return super().parse_args(ctx, args)
+        return super().parse_args(ctx, ["fix", *args])
+
+    def format_usage(self, ctx, formatter):  # noqa: D401
+        formatter.write_usage("testsec-fix", "[OPTIONS] PATH... | list | explain CODE")
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]},
+             invoke_without_command=False, epilog=EPILOG)
+@click.version_option(__version__, prog_name="testsec-fix")
+def main() -> None:
+    """Find insecure and flaky patterns in Python test suites and rewrite them, printing
+    every change as a reviewable diff."""
+
+
+@main.command("fix", epilog=EPILOG)
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--dry-run", "-n", is_flag=True, help="Print the diffs; write nothing.")
+@click.option("--select", metavar="CODES", help="Comma-separated codes (or prefixes) to run.")
+@click.option("--ignore", metavar="CODES", help="Comma-separated codes (or prefixes) to skip.")
+@click.option("--format", "fmt", type=click.Choice(["diff", "json"]), default="diff",
+              show_default=True, help="diff: unified diffs; json: one record per finding.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="pyproject.toml to read [tool.testsec-fix] from.")
+@click.option("--fixtures-module", metavar="DOTTED",
+              help="Module that holds the generic wait_until helper.")
+@click.option("--jobs", "-j", type=int, default=None,
+              help="Worker processes (default: the number of cores).")
+@click.option("--color/--no-color", default=None, help="Color the diffs (default: on a terminal).")
+@click.option("--quiet", "-q", is_flag=True, help="No summary on stderr.")
+def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Optional[str],
+        fmt: str, config_path: Optional[str], fixtures_module: Optional[str],
+        jobs: Optional[int], color: Optional[bool], quiet: bool) -> None:
+    """Rewrite the Python test files under PATH... in place (or show the diffs)."""
+    try:
+        config = load_config(config_path or find_config(paths[0]))
+    except ConfigError as exc:
+        click.echo(f"testsec-fix: {exc}", err=True)
+        sys.exit(2)
+    config = config.with_options(
+        select=_codes(select), ignore=_codes(ignore), fixtures_module=fixtures_module)
+    jobs = jobs or os.cpu_count() or 1
+    out = click.get_text_stream("stdout")
+    colored = out.isatty() if color is None else color
+    results: List[FileResult] = []
+    records = []
+    for result in run(paths, config, write=not dry_run, jobs=jobs):
+        results.append(result)
+        if result.error:
+            click.echo(f"{_rel(result.path)}: error: {result.error}", err=True)
+        if fmt == "diff":
+            if result.changed:
+                click.echo(_color(result.diff(_rel(result.path)), colored), nl=False,
+                           color=colored)
+            for finding in result.findings:
+                if not finding.fixed and not quiet:
+                    click.echo(f"{_rel(result.path)}:{finding.line}:{finding.column + 1}: "
+                               f"{finding.code} {finding.message}: not fixed: {finding.reason}",
+                               err=True)
+        else:
+            records.extend(_record(result, f) for f in result.findings)
+    if fmt == "json":
+        click.echo(json.dumps(records, indent=2))
+    if not quiet:
+        _summary(results, dry_run)
+    errors = sum(1 for r in results if r.error)
+    changed = sum(1 for r in results if r.changed)
+    sys.exit(2 if errors else 1 if changed else 0)
+
+
+@main.command("list")
+def list_codemods() -> None:
+    """List the codemods: code, name, fix safety, summary."""
+    for cls in all_codemods():
+        summary = inspect.getdoc(cls).splitlines()[0]
+        click.echo(f"{cls.code}  {cls.name:<24} {'safe' if cls.safe else 'unsafe':<7} {summary}")
+
+
+@main.command("explain")
+@click.argument("code")
+def explain(code: str) -> None:
+    """Print the documentation of codemod CODE (e.g. TSF101)."""
+    try:
+        cls = by_code(code)
+    except KeyError:
+        click.echo(f"testsec-fix: unknown codemod {code!r}; see 'testsec-fix list'", err=True)
+        sys.exit(2)
+    click.echo(f"# {cls.code} {cls.name} ({'safe' if cls.safe else 'unsafe'} fix)\n")
+    click.echo(inspect.getdoc(cls))
+
+
+def _codes(value: Optional[str]):
+    return tuple(c.strip().upper() for c in value.split(",") if c.strip()) if value else None
+
+
+def _rel(path: str) -> str:
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel.replace(os.sep, "/")
+
+
+def _record(result: FileResult, finding) -> dict:
+    return {"path": _rel(result.path), "line": finding.line, "column": finding.column + 1,
+            "code": finding.code, "message": finding.message, "fixed": finding.fixed,
+            "reason": finding.reason}
+
+
+def _color(diff: str, on: bool) -> str:
+    if not on:
+        return diff
+    out = []
+    for line in diff.splitlines(keepends=True):
+        if line.startswith(("+++", "---")):
+            out.append(click.style(line, bold=True))
+        elif line.startswith("@@"):
+            out.append(click.style(line, fg="cyan"))
+        elif line.startswith("+"):
+            out.append(click.style(line, fg="green"))
+        elif line.startswith("-"):
+            out.append(click.style(line, fg="red"))
+        else:
+            out.append(line)
+    return "".join(out)
+
+
+def _summary(results: List[FileResult], dry_run: bool) -> None:
+    scanned = len(results)
+    changed = sum(1 for r in results if r.changed)
+    errors = sum(1 for r in results if r.error)
+    by_code = Counter()
+    declined = Counter()
+    for r in results:
+        for f in r.findings:
+            (by_code if f.fixed else declined)[f.code] += 1
+    verb = "would change" if dry_run else "changed"
+    parts = [f"{scanned} files scanned", f"{changed} {verb}", f"{errors} errors"]
+    click.echo("testsec-fix: " + ", ".join(parts), err=True)
+    for code in sorted(set(by_code) | set(declined)):
+        click.echo(f"  {code}: {by_code[code]} fixed, {declined[code]} not fixed", err=True)

@@ -1,0 +1,129 @@
+"""The one base class every codemod derives from, and the per-file context it works in.
+
+A codemod is pure: a LibCST module and a ``Context`` in, a module out. It reports findings,
+schedules imports and asks for helper functions through the context; the engine applies them.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, Dict, List, Optional, Protocol, Set, Tuple
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from .config import Config
+from .model import Finding, HelperRequest
+
+if TYPE_CHECKING:  # pragma: no cover
+    pass
+
+
+class Project(Protocol):
+    """What a codemod may learn about files other than its own (the engine reads them)."""
+
+    def class_bases(self, dotted: str) -> Optional[Tuple[str, ...]]:
+        """Dotted names of the bases of class ``dotted`` (``pkg.mod.Class``), if found."""
+
+    def fixtures_module(self, path: str) -> Optional[str]:
+        """The dotted module that holds test helpers for the file at ``path``, if one is found."""
+
+    def module_name(self, path: str) -> Optional[str]:
+        """The dotted module name of the file at ``path``, if it is inside a package."""
+
+
+class NoProject:
+    """No files but the one being fixed (``fix_source`` on text)."""
+
+    def class_bases(self, dotted: str) -> Optional[Tuple[str, ...]]:
+        return None
+
+    def fixtures_module(self, path: str) -> Optional[str]:
+        return None
+
+    def module_name(self, path: str) -> Optional[str]:
+        return None
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    """``from module import name [as asname]``, or ``import module`` when ``name`` is empty."""
+
+    module: str
+    name: str = ""
+    asname: str = ""
+
+
+@dataclass
+class Context:
+    path: str
+    config: Config
+    tree: ast.Module  # the whole original file, parsed with ``ast`` (cheap)
+    project: Project = field(default_factory=NoProject)
+    findings: List[Finding] = field(default_factory=list)
+    imports: List[ImportRequest] = field(default_factory=list)
+    helpers: List[HelperRequest] = field(default_factory=list)
+    code: str = ""
+    _positions: Optional[Dict[cst.CSTNode, object]] = None
+    _module: Optional[cst.Module] = None
+
+    def bind(self, module: cst.Module, code: str) -> None:
+        self._module, self._positions, self.code = module, None, code
+
+    def span(self, node: cst.CSTNode) -> Optional[Tuple[int, int, int, int]]:
+        """(line, column, end line, end column) of a node of the module this codemod was
+        given; None for a node made by the codemod."""
+        if self._positions is None:
+            assert self._module is not None
+            wrapper = MetadataWrapper(self._module, unsafe_skip_copy=True)
+            self._positions = dict(wrapper.resolve(PositionProvider))
+        pos = self._positions.get(node)
+        if pos is None:
+            return None
+        return (pos.start.line, pos.start.column,  # type: ignore[attr-defined]
+                pos.end.line, pos.end.column)  # type: ignore[attr-defined]
+
+    def line_of(self, node: cst.CSTNode) -> Tuple[int, int]:
+        """(line, column) of a node of the module this codemod was given."""
+        span = self.span(node)
+        return (span[0], span[1]) if span else (0, 0)
+
+    def report(self, node: cst.CSTNode, message: str, *, fixed: bool,
+               reason: Optional[str] = None) -> None:
+        line, col = self.line_of(node)
+        self.findings.append(Finding(self.code, line, col, message, fixed, reason))
+
+    def add_import(self, module: str, name: str = "", asname: str = "") -> None:
+        request = ImportRequest(module, name, asname)
+        if request not in self.imports:
+            self.imports.append(request)
+
+    def require_helper(self, request: HelperRequest) -> None:
+        if request not in self.helpers:
+            self.helpers.append(request)
+
+
+class Codemod:
+    """Base class. Subclasses set the class attributes and implement ``transform``.
+
+    The class docstring is the user documentation, in sections: What it does / Why is this
+    bad? / Example / Use instead / Fix safety.
+    """
+
+    code: ClassVar[str]  # stable, e.g. "TSF101"
+    name: ClassVar[str]  # kebab-case name of the anti-pattern
+    safe: ClassVar[bool]  # whether the fix is applied without --unsafe-fixes
+    trigger: ClassVar["re.Pattern[str]"]  # a file whose text does not match is never parsed
+    test_code_only: ClassVar[bool] = True  # only files the config counts as test code
+
+    def regions(self, tree: ast.Module, ctx: Context) -> Optional[Set[int]]:
+        """Indices of ``tree.body`` statements this codemod needs to see; ``None``: all.
+
+        Statements no codemod needs are not given to LibCST (they are the costly part). An
+        empty set means there is nothing to do in this file.
+        """
+        return None
+
+    def transform(self, module: cst.Module, ctx: Context) -> cst.Module:
+        raise NotImplementedError

@@ -1,0 +1,1 @@
+"""The codemods: one per module, found by convention (see ``testsec_fix.registry``)."""

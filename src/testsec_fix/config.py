@@ -1,0 +1,124 @@
+"""Configuration: a frozen value, read from ``[tool.testsec-fix]`` in ``pyproject.toml``."""
+from __future__ import annotations
+
+import fnmatch
+import os
+import sys
+from dataclasses import dataclass, field, fields, replace
+from pathlib import PurePosixPath
+from typing import Any, Dict, Optional, Tuple
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.9/3.10 only
+    import tomli as tomllib
+
+
+class ConfigError(ValueError):
+    """Bad configuration; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Config:
+    select: Tuple[str, ...] = ()  # codes or code prefixes; empty means all
+    ignore: Tuple[str, ...] = ()
+    exclude: Tuple[str, ...] = ()  # extra glob patterns of paths to skip
+    # What counts as test code: a folder of one of these names on the path, or a file name
+    # matching one of the patterns.
+    test_dirs: Tuple[str, ...] = ("tests", "test")
+    test_files: Tuple[str, ...] = ("test_*.py", "*_test.py", "conftest.py")
+    # Dotted module that holds (or will hold) the generic ``wait_until`` helper. Empty: found
+    # from the project layout (``<pkg>.tests.fixtures``).
+    fixtures_module: str = ""
+    default_timeout: float = 60.0  # seconds given to a polling loop that had no bound
+    max_line_length: int = 79
+    catalogs: Tuple[str, ...] = ("nova",)  # built-in helper catalogs to use
+    helpers: Tuple[Tuple[Tuple[str, Any], ...], ...] = ()  # extra catalog entries, as items
+    unsafe_fixes: bool = False
+    source: Optional[str] = None  # the file this config came from, for messages
+
+    def selects(self, code: str) -> bool:
+        if self.select and not any(code.startswith(s) for s in self.select):
+            return False
+        return not any(code.startswith(s) for s in self.ignore)
+
+    def is_test_path(self, path: str) -> bool:
+        parts = PurePosixPath(path.replace(os.sep, "/")).parts
+        if any(p in self.test_dirs for p in parts[:-1]):
+            return True
+        return any(fnmatch.fnmatch(parts[-1], pat) for pat in self.test_files) if parts else False
+
+    def is_excluded(self, path: str) -> bool:
+        norm = path.replace(os.sep, "/")
+        return any(fnmatch.fnmatch(norm, pat) or fnmatch.fnmatch(norm, f"*/{pat}")
+                   for pat in self.exclude)
+
+    def with_options(self, **changes: Any) -> "Config":
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+_TUPLE_KEYS = {"select", "ignore", "exclude", "test_dirs", "test_files", "catalogs"}
+
+
+def parse_table(table: Dict[str, Any], source: str = "<config>") -> Config:
+    """Build a Config from a ``[tool.testsec-fix]`` table (keys in kebab-case)."""
+    known = {f.name for f in fields(Config)} - {"source"}
+    values: Dict[str, Any] = {}
+    for key, value in table.items():
+        name = key.replace("-", "_")
+        if name not in known:
+            raise ConfigError(f"{source}: unknown key [tool.testsec-fix] {key!r}")
+        if name in _TUPLE_KEYS:
+            if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{source}: [tool.testsec-fix] {key!r} must be a list of strings")
+            value = tuple(value)
+        elif name == "helpers":
+            if not all(isinstance(v, dict) for v in value):
+                raise ConfigError(f"{source}: [tool.testsec-fix] {key!r} must be a list of tables")
+            value = tuple(tuple(sorted(v.items())) for v in value)
+        elif name in ("default_timeout",):
+            if not isinstance(value, (int, float)) or value <= 0:
+                raise ConfigError(f"{source}: [tool.testsec-fix] {key!r} must be a positive number")
+            value = float(value)
+        elif name == "max_line_length":
+            if not isinstance(value, int) or value < 40:
+                raise ConfigError(f"{source}: [tool.testsec-fix] {key!r} must be an integer >= 40")
+        elif name == "unsafe_fixes":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{source}: [tool.testsec-fix] {key!r} must be true or false")
+        elif name == "fixtures_module":
+            if not isinstance(value, str) or not all(p.isidentifier() for p in value.split(".")):
+                raise ConfigError(f"{source}: [tool.testsec-fix] {key!r} must be a dotted module name")
+        values[name] = value
+    return Config(source=source, **values)
+
+
+def load_config(path: Optional[str]) -> Config:
+    """Read the config of a ``pyproject.toml`` file; a missing table gives the defaults."""
+    if path is None:
+        return Config()
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+    table = data.get("tool", {}).get("testsec-fix", {})
+    return parse_table(table, source=path)
+
+
+def find_config(start: str) -> Optional[str]:
+    """The nearest ``pyproject.toml`` holding a ``[tool.testsec-fix]`` table, walking up."""
+    here = os.path.abspath(start if os.path.isdir(start) else os.path.dirname(start) or ".")
+    while True:
+        candidate = os.path.join(here, "pyproject.toml")
+        if os.path.isfile(candidate):
+            try:
+                with open(candidate, "rb") as fh:
+                    if "testsec-fix" in tomllib.load(fh).get("tool", {}):
+                        return candidate
+            except (OSError, tomllib.TOMLDecodeError):
+                return candidate  # load_config reports it
+        parent = os.path.dirname(here)
+        if parent == here:
+            return None
+        here = parent

@@ -1,0 +1,321 @@
+"""The engine: screen, parse once, run the codemods, fix imports, verify, and (on request) write.
+
+``fix_source`` is the pure seam every test and the CLI go through; ``run`` adds discovery,
+reading, worker processes, the helper modules rewrites ask for, and writing.
+"""
+from __future__ import annotations
+
+import ast
+import os
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Type
+
+import libcst as cst
+
+from . import imports
+from .codemod import Codemod, Context, NoProject, Project
+from .config import Config
+from .model import FileResult, Finding, HelperRequest
+from .project import FileProject, find_root
+from .registry import all_codemods
+from .source import SourceError, SourceFile, read_source, write_source
+from .sparse import SparseError, count_markers, make_sparse, restore, split_lines
+
+SKIP_DIRS = {".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", "env", ".env", "build",
+             "dist", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+             "node_modules", ".eggs", "site-packages"}
+
+
+def selected_codemods(config: Config) -> List[Type[Codemod]]:
+    return [cls for cls in all_codemods() if config.selects(cls.code)]
+
+
+def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = None,
+               project: Optional[Project] = None) -> FileResult:
+    """Run the selected codemods over ``text``. Never raises for bad input: errors are values."""
+    config = config or Config()
+    project = project or NoProject()
+    triggered = [cls() for cls in selected_codemods(config)
+                 if cls.trigger.search(text)
+                 and (not cls.test_code_only or config.is_test_path(path))]
+    if not triggered:
+        return FileResult(path, text, text, skipped=True)
+    try:
+        tree = ast.parse(text, filename=path)
+    except SyntaxError as exc:
+        return FileResult(path, text, text, error=f"syntax error: line {exc.lineno}: {exc.msg}")
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return FileResult(path, text, text, error=f"cannot parse: {exc}")
+
+    contexts: List[Tuple[Codemod, Context]] = []
+    keep: Optional[set] = set()
+    for codemod in triggered:
+        ctx = Context(path=path, config=config, tree=tree, project=project, code=codemod.code)
+        try:
+            wanted = codemod.regions(tree, ctx)
+        except Exception as exc:  # a codemod bug must not stop the batch
+            return FileResult(path, text, text, error=f"{codemod.code} crashed: {exc!r}")
+        if wanted is None:
+            keep = None
+        elif not wanted:
+            continue
+        elif keep is not None:
+            keep |= wanted
+        contexts.append((codemod, ctx))
+    if not contexts:
+        return FileResult(path, text, text)
+
+    lines = split_lines(text)
+    sparse = make_sparse(lines, tree, keep) if keep is not None else None
+    try:
+        after, findings, helpers = _transform(sparse or text, contexts, tree)
+        if sparse is not None:
+            if count_markers(after) != count_markers(sparse):
+                raise SparseError("markers lost")
+            after = restore(after, lines)
+    except SparseError:  # a marker was dropped: do it the slow way
+        after, findings, helpers = _transform(text, contexts, tree)
+    except _CodemodCrash as crash:
+        return FileResult(path, text, text, error=str(crash))
+    except cst.ParserSyntaxError as exc:
+        return FileResult(path, text, text, error=f"syntax error (LibCST): {exc.message}")
+
+    if after != text:
+        after, error = _finish(text, after, tree)
+        if error:
+            return FileResult(path, text, text, findings=findings, error=error)
+    return FileResult(path, text, after, findings=findings, helpers=helpers)
+
+
+class _CodemodCrash(Exception):
+    pass
+
+
+def _transform(code: str, contexts: List[Tuple[Codemod, Context]], tree: ast.Module):
+    module = cst.parse_module(code)
+    findings: List[Finding] = []
+    helpers: List[HelperRequest] = []
+    requests = []
+    for codemod, ctx in contexts:
+        ctx.findings, ctx.imports, ctx.helpers = [], [], []
+        ctx.bind(module, codemod.code)
+        try:
+            module = codemod.transform(module, ctx)
+        except Exception as exc:
+            raise _CodemodCrash(f"{codemod.code} crashed: {exc!r}") from exc
+        findings.extend(ctx.findings)
+        helpers.extend(h for h in ctx.helpers if h not in helpers)
+        requests.extend(r for r in ctx.imports if r not in requests)
+    module = imports.apply(module, requests)
+    findings.sort(key=lambda f: (f.line, f.column, f.code))
+    return module.code, tuple(findings), tuple(helpers)
+
+
+def _finish(before: str, after: str, before_tree: ast.Module) -> Tuple[str, Optional[str]]:
+    """Remove imports the rewrite left unused, and check the new text parses."""
+    try:
+        after_tree = ast.parse(after)
+    except SyntaxError as exc:
+        return before, f"internal error: the rewrite did not parse (line {exc.lineno}: {exc.msg}); file left alone"
+    unused = imports.unused_after(before_tree, after_tree)
+    if unused:
+        lines = split_lines(after)
+        keep = {i for i, node in enumerate(after_tree.body)
+                if not isinstance(node, (ast.Import, ast.ImportFrom))}
+        # Only the import lines are given to LibCST.
+        sparse = make_sparse(lines, after_tree, set()) if keep else None
+        module = cst.parse_module(sparse or after)
+        new = imports.remove_bindings(module, unused).code
+        after = restore(new, lines) if sparse else new
+        try:
+            ast.parse(after)
+        except SyntaxError as exc:  # pragma: no cover - defensive
+            return before, f"internal error: import clean-up did not parse ({exc.msg})"
+    return after, None
+
+
+# -- whole trees ------------------------------------------------------------------------------
+
+def discover(paths: Sequence[str], config: Config) -> Iterator[str]:
+    """Python files under ``paths``; symlinks are not followed out of the given roots."""
+    for root in paths:
+        if os.path.isfile(root) or not os.path.exists(root):
+            yield root
+            continue
+        real_root = os.path.realpath(root)
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info")
+                             and not os.path.isfile(os.path.join(folder, d, "pyvenv.cfg"))
+                             and not config.is_excluded(os.path.join(folder, d)))
+            for name in sorted(files):
+                if not name.endswith(".py"):
+                    continue
+                full = os.path.join(folder, name)
+                if config.is_excluded(full):
+                    continue
+                if os.path.islink(full) and not os.path.realpath(full).startswith(real_root + os.sep):
+                    continue
+                yield full
+
+
+def _fix_file(path: str, config: Config, root: Optional[str]) -> Tuple[FileResult, Optional[SourceFile]]:
+    try:
+        source = read_source(path)
+    except SourceError as exc:
+        return FileResult(path, error=str(exc)), None
+    project: Project = FileProject(root or find_root(path), config)
+    result = fix_source(source.text, path=path, config=config, project=project)
+    return result, source
+
+
+def _fix_batch(batch: List[str], config: Config, root: Optional[str]):
+    return [_fix_file(path, config, root) for path in batch]
+
+
+def _screen(path: str, config: Config, codemods) -> bool:
+    """Cheap: does any selected codemod's trigger match this file's bytes?"""
+    if not any(not cls.test_code_only or config.is_test_path(path) for cls in codemods):
+        return False
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return True  # let the reader report it
+    try:
+        text = data.decode("utf-8", "surrogateescape")
+    except Exception:  # pragma: no cover
+        return True
+    return any(cls.trigger.search(text) for cls in codemods) or b"\0" in data
+
+
+def run(paths: Sequence[str], config: Optional[Config] = None, *, write: bool = False,
+        jobs: int = 1, root: Optional[str] = None, progress=None) -> Iterator[FileResult]:
+    """Fix every Python file under ``paths``; yields one result per file (unchanged files too),
+    then one per helper module the rewrites need. With ``write``, changed files are written."""
+    config = config or Config()
+    codemods = selected_codemods(config)
+    files = list(discover(paths, config))
+    todo, sources = [], {}
+    for path in files:
+        if os.path.isfile(path) and not _screen(path, config, codemods):
+            if progress:
+                progress(1)
+            yield FileResult(path, skipped=True)
+        else:
+            todo.append(path)
+    helpers: Dict[str, List[HelperRequest]] = defaultdict(list)
+    project_root = root
+    for result, source in _map(todo, config, root, jobs):
+        if progress:
+            progress(1)
+        if source is not None:
+            sources[result.path] = source
+        for request in result.helpers:
+            helpers[request.module].append(request)
+        if write and result.changed and source is not None:
+            result = _write(result, source)
+        yield result
+        project_root = project_root or (find_root(result.path) if result.helpers else None)
+    for module, requests in sorted(helpers.items()):
+        project = FileProject(project_root or find_root(todo[0]), config)
+        result, existing = helper_module(project, module, requests)
+        if write and result.changed:
+            result = _write(result, existing)
+        yield result
+
+
+def _map(todo: List[str], config: Config, root: Optional[str], jobs: int):
+    if jobs <= 1 or len(todo) < 8:
+        for path in todo:
+            yield _fix_file(path, config, root)
+        return
+    size = max(1, min(16, len(todo) // (jobs * 4)))
+    batches = [todo[i:i + size] for i in range(0, len(todo), size)]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for results in pool.map(_fix_batch, batches, [config] * len(batches),
+                                [root] * len(batches)):
+            yield from results
+
+
+def _write(result: FileResult, source: Optional[SourceFile]) -> FileResult:
+    try:
+        if source is None:
+            write_source(result.path, result.after, "utf-8")
+        else:
+            write_source(result.path, result.after, source.encoding, source.digest)
+    except (SourceError, OSError) as exc:
+        from dataclasses import replace
+        return replace(result, error=f"not written: {exc}")
+    return result
+
+
+def helper_module(project: FileProject, module: str,
+                  requests: Iterable[HelperRequest]) -> Tuple[FileResult, Optional[SourceFile]]:
+    """The helper module with every requested function defined (created if need be)."""
+    path = project.module_path_for(module)
+    rel = os.path.relpath(path)
+    existing: Optional[SourceFile] = None
+    if os.path.exists(path):
+        try:
+            existing = read_source(path)
+        except SourceError as exc:
+            return FileResult(rel, error=str(exc)), None
+        text = existing.text
+    else:
+        text = _new_module_text(project, module)
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as exc:
+        return FileResult(rel, text, text, error=f"syntax error: line {exc.lineno}: {exc.msg}"), existing
+    defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    after = text
+    wanted = []
+    for request in requests:
+        if request.name not in defined and request not in wanted:
+            wanted.append(request)
+    if wanted:
+        code = cst.parse_module(after)
+        needed = []
+        for request in wanted:
+            for line in request.imports:
+                stmt = cst.parse_statement(line + "\n")
+                needed.append(stmt)
+        bound = imports.module_bindings(code)
+        from .codemod import ImportRequest
+        for stmt in needed:
+            small = stmt.body[0]  # type: ignore[attr-defined]
+            for name, dotted in imports.bindings(small):
+                if name not in bound:
+                    if isinstance(small, cst.Import):
+                        code = imports.add_import(code, ImportRequest(dotted))
+                    else:
+                        mod, _, leaf = dotted.rpartition(".")
+                        code = imports.add_import(code, ImportRequest(mod, leaf))
+        after = code.code.rstrip("\n") + "\n"
+        for request in wanted:
+            after += "\n\n" + request.source.strip("\n") + "\n"
+        if not tree.body and not after.startswith(('"""', "#")):
+            after = after.lstrip("\n")
+    return FileResult(rel, text if existing else "", after, created=existing is None), existing
+
+
+def _new_module_text(project: FileProject, module: str) -> str:
+    """A new module starts with the licence header its package's ``__init__.py`` has."""
+    header = ""
+    package = module.rpartition(".")[0]
+    init = project.module_file(package) if package else None
+    if init and init.endswith("__init__.py"):
+        try:
+            text = read_source(init).text
+        except SourceError:
+            text = ""
+        lines = []
+        for line in split_lines(text):
+            if line.startswith("#"):
+                lines.append(line)
+            else:
+                break
+        if lines:
+            header = "".join(lines).rstrip("\n") + "\n\n"
+    return header + '"""Test helpers added by testsec-fix."""\n'

@@ -1,0 +1,69 @@
+"""Result values: what a run found and did, one frozen value per file.
+
+Failures are values too (``FileResult.error``), so one bad file never stops a batch, and
+results cross process boundaries (they are picklable).
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a codemod saw: fixed (``fixed=True``) or left alone with a ``reason``."""
+
+    code: str
+    line: int
+    column: int
+    message: str
+    fixed: bool
+    reason: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class HelperRequest:
+    """A helper function a rewrite calls, which must exist in ``module`` (dotted name)."""
+
+    module: str
+    name: str
+    source: str  # the function's source, defined at module level
+    imports: Tuple[str, ...] = ()  # module-level imports the function needs
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What happened to one file. ``after`` equals ``before`` when nothing changed."""
+
+    path: str
+    before: str = ""
+    after: str = ""
+    findings: Tuple[Finding, ...] = ()
+    error: Optional[str] = None
+    helpers: Tuple[HelperRequest, ...] = field(default=())
+    created: bool = False  # the file did not exist before (a helper module)
+    skipped: bool = False  # no codemod's trigger matched: never parsed
+
+    @property
+    def changed(self) -> bool:
+        return self.error is None and self.after != self.before
+
+    def diff(self, relpath: Optional[str] = None) -> str:
+        """A unified diff with ``a/`` and ``b/`` prefixes, as ``git apply`` takes it."""
+        if not self.changed:
+            return ""
+        name = relpath or self.path
+        old = "/dev/null" if self.created else f"a/{name}"
+        lines = difflib.unified_diff(
+            _lines(self.before), _lines(self.after), old, f"b/{name}", n=3
+        )
+        return "".join(lines)
+
+
+def _lines(text: str) -> list:
+    """Split keeping ends; a last line without newline gets git's marker."""
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += "\n\\ No newline at end of file\n"
+    return lines

@@ -1,0 +1,95 @@
+"""Reading and writing source files without losing a byte.
+
+Text is decoded with the file's own encoding (PEP 263 cookie or BOM) and keeps its newline
+style; writes go to a temporary file in the same folder and are renamed over the original,
+keeping its mode, and only if the file still holds what was read.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import stat
+import tempfile
+import tokenize
+from dataclasses import dataclass
+
+
+class SourceError(Exception):
+    """A file that cannot be read or written as Python source; the message says why."""
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str
+    text: str
+    encoding: str  # a codec name; "utf-8-sig" keeps a BOM
+    digest: str  # of the bytes read, to detect a change before writing
+
+
+def decode(data: bytes, path: str = "<source>") -> SourceFile:
+    if b"\0" in data:
+        raise SourceError("binary file (NUL byte)")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        raise SourceError(f"bad encoding declaration: {exc}") from None
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise SourceError(f"not valid {encoding}: {exc.__class__.__name__}") from None
+    return SourceFile(path, text, encoding, hashlib.sha256(data).hexdigest())
+
+
+def read_source(path: str) -> SourceFile:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise SourceError(f"cannot read: {exc.strerror or exc}") from None
+    return decode(data, path)
+
+
+def write_source(path: str, text: str, encoding: str = "utf-8", expect_digest: str = "") -> None:
+    """Atomically replace ``path`` with ``text``; refuse if the file changed since it was read.
+
+    With ``expect_digest`` empty the file must not exist yet (a new helper module).
+    """
+    data = text.encode(encoding)
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        st = None
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        raise SourceError("is a symbolic link; not written through")
+    if expect_digest:
+        try:
+            with open(path, "rb") as fh:
+                current = hashlib.sha256(fh.read()).hexdigest()
+        except OSError as exc:
+            raise SourceError(f"cannot re-read before writing: {exc.strerror or exc}") from None
+        if current != expect_digest:
+            raise SourceError("changed on disk since it was read; not overwritten")
+    elif st is not None:
+        raise SourceError("exists already; not overwritten")
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".testsec-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if st is not None:
+            os.chmod(tmp, stat.S_IMODE(st.st_mode))
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,59 @@
+"""The fixture pairs: ``fixtures/<codemod-name>/<case>.py`` and ``<case>.expected.py``.
+
+No expected file means "must stay unchanged"; such a case starts with ``# decline: <words>``
+naming the reason the codemod must give. ``TESTSEC_UPDATE=1 pytest`` writes the expected files
+of rewriting cases from the current output (then read the diff before committing).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional
+
+from testsec_fix import Config, fix_source
+from testsec_fix.model import FileResult
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+# The fixtures are written as if they lived in a project's tests/ folder with a
+# tests/fixtures package for helpers.
+CONFIG = Config(fixtures_module="tests.fixtures.polling")
+UPDATE = bool(os.environ.get("TESTSEC_UPDATE"))
+
+
+@dataclass(frozen=True)
+class Case:
+    codemod: str  # folder name: the codemod's kebab-case name
+    name: str
+    before: Path
+
+    @property
+    def expected_path(self) -> Path:
+        return self.before.with_name(self.name + ".expected.py")
+
+    @property
+    def expected(self) -> Optional[str]:
+        path = self.expected_path
+        return path.read_text(encoding="utf-8") if path.exists() else None
+
+    @property
+    def decline(self) -> Optional[str]:
+        first = self.before.read_text(encoding="utf-8").splitlines()[0]
+        return first.split(":", 1)[1].strip() if first.startswith("# decline:") else None
+
+    def run(self, text: Optional[str] = None) -> FileResult:
+        source = self.before.read_text(encoding="utf-8") if text is None else text
+        return fix_source(source, path=f"tests/test_{self.name}.py", config=CONFIG)
+
+    def __str__(self) -> str:
+        return f"{self.codemod}/{self.name}"
+
+
+def cases() -> List[Case]:
+    out = []
+    for folder in sorted(p for p in FIXTURES.iterdir() if p.is_dir() and p.name != "sample"):
+        for path in sorted(folder.glob("*.py")):
+            if not path.name.endswith(".expected.py"):
+                out.append(Case(folder.name, path.stem, path))
+    return out

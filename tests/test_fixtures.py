@@ -1,0 +1,29 @@
+"""One parametrized runner over every fixture pair."""
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from fixture_cases import UPDATE, Case, cases
+
+
+@pytest.mark.parametrize("case", cases(), ids=str)
+def test_fixture(case: Case) -> None:
+    result = case.run()
+    assert result.error is None, result.error
+    declined = [f.reason or "" for f in result.findings if not f.fixed]
+    if case.decline is not None:
+        assert any(case.decline in r for r in declined), \
+            f"expected a finding not fixed because {case.decline!r}, got {declined}"
+    else:
+        assert not declined, f"unexpected findings not fixed: {declined}"
+    if UPDATE and result.changed:
+        case.expected_path.write_text(result.after, encoding="utf-8")
+    expected = case.expected
+    if expected is None:
+        assert result.after == result.before, "no expected file: must stay unchanged"
+        return
+    assert result.after == expected
+    assert any(f.fixed for f in result.findings), result.findings
+    ast.parse(result.after)

@@ -1,0 +1,116 @@
+"""Checks every codemod must pass, whatever it does."""
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+from collections import Counter
+from typing import List
+
+import pyflakes.api
+import pyflakes.reporter
+import pytest
+
+from fixture_cases import CONFIG, FIXTURES, Case, cases
+from testsec_fix import fix_source
+from testsec_fix.registry import all_codemods
+
+SECTIONS = ["## What it does", "## Why is this bad?", "## Example", "## Use instead",
+            "## Fix safety"]
+CODEMODS = all_codemods()
+
+
+def test_codemods_are_found() -> None:
+    assert CODEMODS, "no codemod discovered in testsec_fix.codemods"
+
+
+@pytest.mark.parametrize("cls", CODEMODS, ids=lambda c: c.code)
+def test_identity(cls) -> None:
+    assert re.fullmatch(r"TSF\d{3}", cls.code)
+    assert re.fullmatch(r"[a-z]+(-[a-z]+)*", cls.name)
+    assert isinstance(cls.safe, bool)
+    assert [c.code for c in CODEMODS].count(cls.code) == 1
+    assert [c.name for c in CODEMODS].count(cls.name) == 1
+
+
+@pytest.mark.parametrize("cls", CODEMODS, ids=lambda c: c.code)
+def test_documented_in_fixed_sections(cls) -> None:
+    doc = inspect.getdoc(cls) or ""
+    positions = [doc.find(s) for s in SECTIONS]
+    assert all(p >= 0 for p in positions), f"missing sections in {cls.code}'s docstring"
+    assert positions == sorted(positions), "sections out of order"
+    assert doc.splitlines()[0].strip(), "first line is the summary"
+
+
+def _blocks(doc: str) -> List[str]:
+    return re.findall(r"```python\n(.*?)```", doc, re.S)
+
+
+@pytest.mark.parametrize("cls", CODEMODS, ids=lambda c: c.code)
+def test_docstring_example_is_what_the_fix_does(cls) -> None:
+    """The docs cannot drift: the Example, rewritten, is the Use instead block."""
+    example, use_instead = _blocks(inspect.getdoc(cls))[:2]
+    ast.parse(example)
+    ast.parse(use_instead)
+    result = fix_source(example, path="tests/test_example.py", config=CONFIG)
+    assert result.error is None
+    assert result.after == use_instead
+
+
+@pytest.mark.parametrize("cls", CODEMODS, ids=lambda c: c.code)
+def test_has_rewrite_and_noop_fixtures(cls) -> None:
+    mine = [c for c in cases() if c.codemod == cls.name]
+    assert (FIXTURES / cls.name).is_dir(), f"fixtures/{cls.name}/ is missing"
+    assert any(c.expected is not None for c in mine), "no rewriting fixture"
+    assert any(c.expected is None for c in mine), "no fixture that must stay unchanged"
+
+
+def _warnings(text: str) -> Counter:
+    class Collect(pyflakes.reporter.Reporter):
+        def __init__(self) -> None:
+            self.found: List[str] = []
+
+        def flake(self, message) -> None:  # noqa: D401
+            self.found.append(message.message % message.message_args)
+
+        def syntaxError(self, *args) -> None:  # noqa: N802
+            self.found.append("syntax error")
+
+        def unexpectedError(self, *args) -> None:  # noqa: N802
+            self.found.append("unexpected error")
+
+    reporter = Collect()
+    pyflakes.api.check(text, "fixture.py", reporter)
+    return Counter(reporter.found)
+
+
+def _comments(text: str) -> Counter:
+    import io
+    import tokenize
+    return Counter(tok.string for tok in tokenize.generate_tokens(io.StringIO(text).readline)
+                   if tok.type == tokenize.COMMENT)
+
+
+REWRITES = [c for c in cases() if c.expected is not None]
+
+
+@pytest.mark.parametrize("case", REWRITES, ids=str)
+def test_output_parses_and_second_run_changes_nothing(case: Case) -> None:
+    after = case.run().after
+    ast.parse(after)
+    again = case.run(after)
+    assert again.error is None
+    assert again.after == after, "not idempotent"
+
+
+@pytest.mark.parametrize("case", REWRITES, ids=str)
+def test_no_new_pyflakes_warning(case: Case) -> None:
+    result = case.run()
+    new = _warnings(result.after) - _warnings(result.before)
+    assert not new, f"new pyflakes warnings: {sorted(new)}"
+
+
+@pytest.mark.parametrize("case", REWRITES, ids=str)
+def test_no_comment_is_lost_or_doubled(case: Case) -> None:
+    result = case.run()
+    assert _comments(result.after) == _comments(result.before)
