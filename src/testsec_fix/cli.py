@@ -12,7 +12,7 @@ from typing import List, Optional, Sequence
 import click
 
 from . import __version__
-from .config import Config, ConfigError, find_config, load_config
+from .config import ConfigError, find_config, load_config
 from .engine import run
 from .model import FileResult
 from .registry import all_codemods, by_code

@@ -8,16 +8,13 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Dict, List, Optional, Protocol, Set, Tuple
+from typing import ClassVar, Dict, List, Optional, Protocol, Set, Tuple
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .config import Config
-from .model import Finding, HelperRequest
-
-if TYPE_CHECKING:  # pragma: no cover
-    pass
+from .model import Finding, HelperRequest, ImportRequest
 
 
 class Project(Protocol):
@@ -44,15 +41,6 @@ class NoProject:
 
     def module_name(self, path: str) -> Optional[str]:
         return None
-
-
-@dataclass(frozen=True)
-class ImportRequest:
-    """``from module import name [as asname]``, or ``import module`` when ``name`` is empty."""
-
-    module: str
-    name: str = ""
-    asname: str = ""
 
 
 @dataclass

@@ -9,6 +9,7 @@ import ast
 import os
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Type
 
 import libcst as cst
@@ -245,7 +246,6 @@ def _write(result: FileResult, source: Optional[SourceFile]) -> FileResult:
         else:
             write_source(result.path, result.after, source.encoding, source.digest)
     except (SourceError, OSError) as exc:
-        from dataclasses import replace
         return replace(result, error=f"not written: {exc}")
     return result
 
@@ -267,36 +267,18 @@ def helper_module(project: FileProject, module: str,
     try:
         tree = ast.parse(text)
     except SyntaxError as exc:
-        return FileResult(rel, text, text, error=f"syntax error: line {exc.lineno}: {exc.msg}"), existing
+        return FileResult(rel, text, text,
+                          error=f"syntax error: line {exc.lineno}: {exc.msg}"), existing
     defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-    after = text
-    wanted = []
+    wanted: List[HelperRequest] = []
     for request in requests:
         if request.name not in defined and request not in wanted:
             wanted.append(request)
+    after = text
     if wanted:
-        code = cst.parse_module(after)
-        needed = []
-        for request in wanted:
-            for line in request.imports:
-                stmt = cst.parse_statement(line + "\n")
-                needed.append(stmt)
-        bound = imports.module_bindings(code)
-        from .codemod import ImportRequest
-        for stmt in needed:
-            small = stmt.body[0]  # type: ignore[attr-defined]
-            for name, dotted in imports.bindings(small):
-                if name not in bound:
-                    if isinstance(small, cst.Import):
-                        code = imports.add_import(code, ImportRequest(dotted))
-                    else:
-                        mod, _, leaf = dotted.rpartition(".")
-                        code = imports.add_import(code, ImportRequest(mod, leaf))
+        code = imports.apply(cst.parse_module(text), [i for r in wanted for i in r.imports])
         after = code.code.rstrip("\n") + "\n"
-        for request in wanted:
-            after += "\n\n" + request.source.strip("\n") + "\n"
-        if not tree.body and not after.startswith(('"""', "#")):
-            after = after.lstrip("\n")
+        after += "".join("\n\n" + r.source.strip("\n") + "\n" for r in wanted)
     return FileResult(rel, text if existing else "", after, created=existing is None), existing
 
 

@@ -12,7 +12,7 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from .codemod import ImportRequest
+from .model import ImportRequest
 
 
 def _dotted(node: cst.BaseExpression) -> str:

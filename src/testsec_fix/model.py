@@ -23,13 +23,22 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class ImportRequest:
+    """``from module import name [as asname]``, or ``import module`` when ``name`` is empty."""
+
+    module: str
+    name: str = ""
+    asname: str = ""
+
+
+@dataclass(frozen=True)
 class HelperRequest:
     """A helper function a rewrite calls, which must exist in ``module`` (dotted name)."""
 
     module: str
     name: str
     source: str  # the function's source, defined at module level
-    imports: Tuple[str, ...] = ()  # module-level imports the function needs
+    imports: Tuple[ImportRequest, ...] = ()  # module-level imports the function needs
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from ..codemod import Codemod, Context
 from ..cstutil import (assigned_names, comments, dotted, is_string_literal, names_read, negate,
                        number, walk, walk_all)
 from ..imports import ast_bindings, module_bindings
-from ..model import HelperRequest
+from ..model import HelperRequest, ImportRequest
 from ..project import resolve_ast_expr
 from ..sparse import split_lines
 
@@ -90,10 +90,17 @@ class Plan:
     interval: float
     interval_src: str
     message: Optional[cst.BaseExpression]  # the failure message, None: a new timeout
-    exits_return: bool  # exits are ``return`` (the function ends with the wait)
     loop: cst.BaseCompoundStatement
     removed: List[cst.CSTNode] = field(default_factory=list)  # skeleton, for its comments
     event: str = ""  # threading.Event name for the event-wait rewrite
+
+
+@dataclass
+class Exits:
+    """How a loop body ends the wait: ``return``/``break`` kinds, and returned values."""
+
+    kinds: Set[str]
+    values: List[cst.BaseExpression]
 
 
 class SleepPollingLoop(Codemod):
@@ -482,12 +489,12 @@ class _Rewriter(cst.CSTTransformer):
         exits = self._exits(probe)
         end = i + 1
         if loop.orelse is not None:
-            message = self._fail_message(list(loop.orelse.body.body), whole=True)
+            message = self._fail_message(list(loop.orelse.body.body))
             if message is _NO:
                 raise Decline("the loop's else clause is not a single self.fail(...)")
             exits_return = "return" in exits.kinds
         else:
-            message = self._fail_message(block[i + 1:i + 2], whole=True)
+            message = self._fail_message(block[i + 1:i + 2])
             if message is _NO:
                 raise Decline("the loop is not followed by self.fail(...): it ends silently "
                               "on timeout")
@@ -499,8 +506,8 @@ class _Rewriter(cst.CSTTransformer):
             raise Decline("nothing in the loop ends the wait")
         if exits_return and end != len(block):
             raise Decline("code follows the loop's failure")
-        return Plan(i, end, probe, "exit", None, count, count, interval, src, message,
-                    exits_return, loop, removed=[loop])
+        return Plan(i, end, probe, "exit", None, count, count, interval, src, message, loop,
+                    removed=[loop])
 
     def _analyze_while_true(self, fn, block, i, loop: cst.While) -> Plan:
         self._check_sleeps(loop)
@@ -533,7 +540,7 @@ class _Rewriter(cst.CSTTransformer):
         if c0 is None or var in self._names_outside(fn, block[start:i + 1]):
             raise Decline(f"the counter {var!r} is used outside the loop")
         polls = self._count(limit, fn).plus(-int(c0) + (1 if check_at[0] < inc_at[0] else 0))
-        message = self._fail_message(list(check.body.body), whole=True)  # type: ignore
+        message = self._fail_message(list(check.body.body))  # type: ignore
         exits = self._exits(probe)
         if not exits.kinds:
             raise Decline("nothing in the loop ends the wait")
@@ -541,7 +548,7 @@ class _Rewriter(cst.CSTTransformer):
         if exits_return and i + 1 != len(block):
             raise Decline("code follows the loop")
         return Plan(start, i + 1, probe, "exit", None, polls, polls.plus(-1), interval, src,
-                    message, exits_return, loop, removed=[loop, *block[start:i]])
+                    message, loop, removed=[loop, *block[start:i]])
 
     def _analyze_while(self, fn, block, i, loop: cst.While) -> Plan:
         self._check_sleeps(loop)
@@ -569,14 +576,14 @@ class _Rewriter(cst.CSTTransformer):
             exits = self._exits(probe)
             if not exits.kinds or "break" in exits.kinds:
                 raise Decline("the loop does not end the wait with return")
-            message = self._fail_message(block[i + 1:i + 2], whole=True)
+            message = self._fail_message(block[i + 1:i + 2])
             if message is _NO:
                 raise Decline("the loop is not followed by self.fail(...)")
             if i + 2 != len(block):
                 raise Decline("code follows the loop's failure")
             self._counter_private(fn, block, init_at, i, var)  # type: ignore
             return Plan(init_at, i + 2, probe, "exit", None, sleeps, sleeps, interval,  # type: ignore
-                        src, message, True, loop, removed=[loop, *block[init_at:i]])
+                        src, message, loop, removed=[loop, *block[init_at:i]])
         # ``while not_done [and counter]``: sleep (and count), then poll again.
         incs = [s for s in body if _counter_inc(s)]
         if counter is not None:
@@ -608,7 +615,7 @@ class _Rewriter(cst.CSTTransformer):
         if i + 1 < len(block) and m.matches(block[i + 1], m.If()):
             post = block[i + 1]
             if post.orelse is None and post.test.deep_equals(not_done):  # type: ignore
-                message = self._fail_message(list(post.body.body), whole=True)  # type: ignore
+                message = self._fail_message(list(post.body.body))  # type: ignore
                 if message is _NO:
                     message = None
                 else:
@@ -617,14 +624,14 @@ class _Rewriter(cst.CSTTransformer):
         if end == i + 1 and counter is not None:
             event = self._event_name(fn, not_done)
             if event:
-                return Plan(start, end, [], "event", not_done, sleeps.plus(1), sleeps,  # type: ignore
-                            interval, src, None, False, loop, removed, event=event)
+                return Plan(start, end, [], "event", not_done, sleeps.plus(1),  # type: ignore
+                            sleeps, interval, src, None, loop, removed, event=event)
             raise Decline("the loop ends silently on timeout (no self.fail after it)")
         if sleeps is None:  # no bound: it gains one
             timeout = self.ctx.config.default_timeout
             sleeps = Count(float(math.ceil(timeout / interval - 1e-9)))
         return Plan(start, end, refetch, "cond", not_done, sleeps.plus(1), sleeps, interval, src,
-                    message, False, loop, removed)  # type: ignore[arg-type]
+                    message, loop, removed)  # type: ignore[arg-type]
 
     def _sleeps(self, incs, var: str, c0: float, limit: float, inclusive: bool) -> Count:
         """How many rounds ``var`` counts from ``c0`` to ``limit`` by its single increment."""
@@ -680,12 +687,7 @@ class _Rewriter(cst.CSTTransformer):
             return stmts[:-1] + [new_try], sleep, incs
         raise Decline("the sleep is not the last step of the loop body")
 
-    @dataclass
-    class _Exits:
-        kinds: Set[str]
-        values: List[cst.BaseExpression]
-
-    def _exits(self, probe: Sequence[cst.CSTNode]) -> "_Rewriter._Exits":
+    def _exits(self, probe: Sequence[cst.CSTNode]) -> "Exits":
         kinds: Set[str] = set()
         values: List[cst.BaseExpression] = []
 
@@ -715,7 +717,7 @@ class _Rewriter(cst.CSTTransformer):
 
         for stmt in probe:
             visit(stmt, False)
-        return self._Exits(kinds, values)
+        return Exits(kinds, values)
 
     def _counter_check(self, stmt: cst.CSTNode):
         """``if c == LIMIT: self.fail(...)`` (or ``>=``) -> (c, LIMIT)."""
@@ -723,7 +725,7 @@ class _Rewriter(cst.CSTTransformer):
                 m.ComparisonTarget(operator=m.Equal() | m.GreaterThanEqual())]))):
             return None
         if stmt.orelse is not None or \
-                self._fail_message(list(stmt.body.body), whole=True) is _NO:  # type: ignore
+                self._fail_message(list(stmt.body.body)) is _NO:  # type: ignore
             return None
         test = stmt.test  # type: ignore[attr-defined]
         return test.left.value, test.comparisons[0].comparator
@@ -751,7 +753,7 @@ class _Rewriter(cst.CSTTransformer):
                 out.append(node.value)
         return out
 
-    def _fail_message(self, stmts, whole: bool):
+    def _fail_message(self, stmts):
         """The message of a lone ``self.fail(msg)`` statement; None for ``self.fail()``;
         ``_NO`` when the statements are something else."""
         if len(stmts) != 1 or not m.matches(stmts[0], m.SimpleStatementLine(body=[m.Expr(
@@ -1074,7 +1076,8 @@ class _Rewriter(cst.CSTTransformer):
         return "lambda: " + code.strip()
 
     def _wait_until_ref(self, module: str) -> str:
-        self.ctx.require_helper(HelperRequest(module, "wait_until", WAIT_UNTIL, ("import time",)))
+        self.ctx.require_helper(HelperRequest(module, "wait_until", WAIT_UNTIL,
+                                             (ImportRequest("time"),)))
         if self.ctx.project.module_name(self.ctx.path) == module:
             return "wait_until"
         for bound, path in self.bindings.items():
