@@ -48,20 +48,22 @@ class Context:
     path: str
     config: Config
     tree: ast.Module  # the whole original file, parsed with ``ast`` (cheap)
+    text: str = ""  # the whole original file
     project: Project = field(default_factory=NoProject)
     findings: List[Finding] = field(default_factory=list)
     imports: List[ImportRequest] = field(default_factory=list)
     helpers: List[HelperRequest] = field(default_factory=list)
-    code: str = ""
+    code: str = ""  # the codemod's code, for findings
+    line_map: Optional[List[int]] = None  # parsed line -> original line (sparse parsing)
     _positions: Optional[Dict[cst.CSTNode, object]] = None
     _module: Optional[cst.Module] = None
 
-    def bind(self, module: cst.Module, code: str) -> None:
-        self._module, self._positions, self.code = module, None, code
+    def bind(self, module: cst.Module, line_map: Optional[List[int]]) -> None:
+        self._module, self._positions, self.line_map = module, None, line_map
 
     def span(self, node: cst.CSTNode) -> Optional[Tuple[int, int, int, int]]:
-        """(line, column, end line, end column) of a node of the module this codemod was
-        given; None for a node made by the codemod."""
+        """(line, column, end line, end column) of a node in the module this codemod was
+        given (lines of that module's text); None for a node made by the codemod."""
         if self._positions is None:
             assert self._module is not None
             wrapper = MetadataWrapper(self._module, unsafe_skip_copy=True)
@@ -73,9 +75,12 @@ class Context:
                 pos.end.line, pos.end.column)  # type: ignore[attr-defined]
 
     def line_of(self, node: cst.CSTNode) -> Tuple[int, int]:
-        """(line, column) of a node of the module this codemod was given."""
+        """(line, column) of a node in the original file."""
         span = self.span(node)
-        return (span[0], span[1]) if span else (0, 0)
+        if not span:
+            return (0, 0)
+        line = self.line_map[span[0] - 1] if self.line_map else span[0]
+        return (line, span[1])
 
     def report(self, node: cst.CSTNode, message: str, *, fixed: bool,
                reason: Optional[str] = None) -> None:
@@ -105,11 +110,12 @@ class Codemod:
     trigger: ClassVar["re.Pattern[str]"]  # a file whose text does not match is never parsed
     test_code_only: ClassVar[bool] = True  # only files the config counts as test code
 
-    def regions(self, tree: ast.Module, ctx: Context) -> Optional[Set[int]]:
-        """Indices of ``tree.body`` statements this codemod needs to see; ``None``: all.
+    def regions(self, tree: ast.Module, ctx: Context) -> Optional[Set[ast.stmt]]:
+        """The statements of ``tree`` this codemod needs to see: top-level statements, or
+        statements directly in a top-level class body; ``None``: the whole file.
 
-        Statements no codemod needs are not given to LibCST (they are the costly part). An
-        empty set means there is nothing to do in this file.
+        Statements no codemod needs are not given to LibCST (it parses ten times slower than
+        ``ast``). An empty set means there is nothing to do in this file.
         """
         return None
 

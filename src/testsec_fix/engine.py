@@ -52,7 +52,8 @@ def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = 
     contexts: List[Tuple[Codemod, Context]] = []
     keep: Optional[set] = set()
     for codemod in triggered:
-        ctx = Context(path=path, config=config, tree=tree, project=project, code=codemod.code)
+        ctx = Context(path=path, config=config, tree=tree, text=text, project=project,
+                      code=codemod.code)
         try:
             wanted = codemod.regions(tree, ctx)
         except Exception as exc:  # a codemod bug must not stop the batch
@@ -70,20 +71,26 @@ def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = 
     lines = split_lines(text)
     sparse = make_sparse(lines, tree, keep) if keep is not None else None
     try:
-        after, findings, helpers = _transform(sparse or text, contexts, tree)
-        if sparse is not None:
-            if count_markers(after) != count_markers(sparse):
-                raise SparseError("markers lost")
-            after = restore(after, lines)
-    except SparseError:  # a marker was dropped: do it the slow way
-        after, findings, helpers = _transform(text, contexts, tree)
+        try:
+            parsed = sparse.text if sparse else text
+            new, findings, helpers = _transform(parsed, sparse.line_map if sparse else None,
+                                                contexts)
+            if sparse is not None:
+                if count_markers(new) != count_markers(parsed):
+                    raise SparseError("markers lost")
+                after = restore(new, lines)
+        except SparseError:  # a marker was dropped: do it the slow way
+            parsed = text
+            new, findings, helpers = _transform(text, None, contexts)
+        if sparse is None or parsed is text:
+            after = new
     except _CodemodCrash as crash:
         return FileResult(path, text, text, error=str(crash))
     except cst.ParserSyntaxError as exc:
         return FileResult(path, text, text, error=f"syntax error (LibCST): {exc.message}")
 
     if after != text:
-        after, error = _finish(text, after, tree)
+        after, error = _finish(text, after, parsed, new)
         if error:
             return FileResult(path, text, text, findings=findings, error=error)
     return FileResult(path, text, after, findings=findings, helpers=helpers)
@@ -93,14 +100,15 @@ class _CodemodCrash(Exception):
     pass
 
 
-def _transform(code: str, contexts: List[Tuple[Codemod, Context]], tree: ast.Module):
+def _transform(code: str, line_map: Optional[List[int]],
+               contexts: List[Tuple[Codemod, Context]]):
     module = cst.parse_module(code)
     findings: List[Finding] = []
     helpers: List[HelperRequest] = []
     requests = []
     for codemod, ctx in contexts:
         ctx.findings, ctx.imports, ctx.helpers = [], [], []
-        ctx.bind(module, codemod.code)
+        ctx.bind(module, line_map)
         try:
             module = codemod.transform(module, ctx)
         except Exception as exc:
@@ -113,22 +121,24 @@ def _transform(code: str, contexts: List[Tuple[Codemod, Context]], tree: ast.Mod
     return module.code, tuple(findings), tuple(helpers)
 
 
-def _finish(before: str, after: str, before_tree: ast.Module) -> Tuple[str, Optional[str]]:
-    """Remove imports the rewrite left unused, and check the new text parses."""
+def _finish(before: str, after: str, parsed: str, new: str) -> Tuple[str, Optional[str]]:
+    """Remove imports the rewrite left unused, and check the new text parses.
+
+    ``parsed`` and ``new`` are the text LibCST was given and what it gave back (the sparse
+    text, or the whole file): names whose uses fell between them are the only candidates.
+    """
     try:
         after_tree = ast.parse(after)
     except SyntaxError as exc:
-        return before, f"internal error: the rewrite did not parse (line {exc.lineno}: {exc.msg}); file left alone"
-    unused = imports.unused_after(before_tree, after_tree)
+        return before, (f"internal error: the rewrite did not parse (line {exc.lineno}: "
+                        f"{exc.msg}); file left alone")
+    unused = imports.unused_after(after_tree, after, parsed, new)
     if unused:
         lines = split_lines(after)
-        keep = {i for i, node in enumerate(after_tree.body)
-                if not isinstance(node, (ast.Import, ast.ImportFrom))}
-        # Only the import lines are given to LibCST.
-        sparse = make_sparse(lines, after_tree, set()) if keep else None
-        module = cst.parse_module(sparse or after)
-        new = imports.remove_bindings(module, unused).code
-        after = restore(new, lines) if sparse else new
+        sparse = make_sparse(lines, after_tree, set())  # LibCST sees the imports only
+        module = cst.parse_module(sparse.text if sparse else after)
+        cleaned = imports.remove_bindings(module, unused).code
+        after = restore(cleaned, lines) if sparse else cleaned
         try:
             ast.parse(after)
         except SyntaxError as exc:  # pragma: no cover - defensive

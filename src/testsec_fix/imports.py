@@ -7,12 +7,14 @@ a removed one hands its comments to the next statement.
 from __future__ import annotations
 
 import ast
+import re
 from collections import Counter
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from .model import ImportRequest
+from .sparse import split_lines
 
 
 def _dotted(node: cst.BaseExpression) -> str:
@@ -218,8 +220,32 @@ def apply(module: cst.Module, requests: Iterable[ImportRequest]) -> cst.Module:
     return module
 
 
-def unused_after(before: ast.Module, after: ast.Module) -> Set[str]:
-    """Import-bound names used in ``before`` and no longer used in ``after``."""
+def unused_after(after: ast.Module, after_text: str, old_part: str, new_part: str) -> Set[str]:
+    """Import-bound names the rewrite left unused.
+
+    Candidates are the names used less in ``new_part`` than in ``old_part`` (the rewritten
+    text, before and after); a candidate is unused if no statement of ``after`` that mentions
+    it as a word reads it as a name.
+    """
     bound = ast_bindings(after)
-    was, now = name_counts(before), name_counts(after)
-    return {name for name in bound if was[name] and not now[name]}
+    was, now = name_counts(ast.parse(old_part)), name_counts(ast.parse(new_part))
+    candidates = {name for name in bound if was[name] > now[name]}
+    if not candidates:
+        return set()
+    lines = split_lines(after_text)
+    unused = set()
+    for name in candidates:
+        word = re.compile(rf"\b{re.escape(name)}\b")
+        mentioned = {n for n, line in enumerate(lines, start=1) if word.search(line)}
+        used = False
+        for stmt in after.body:
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                continue
+            if not mentioned.intersection(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1)):
+                continue
+            if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(stmt)):
+                used = True
+                break
+        if not used:
+            unused.add(name)
+    return unused

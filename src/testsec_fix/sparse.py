@@ -1,19 +1,21 @@
 """Give LibCST only the top-level statements a codemod must rewrite.
 
-LibCST parses about ten times slower than ``ast``. A top-level statement no codemod needs is
-replaced, line for line, by a marker comment; the marked text is what LibCST parses. After the
-rewrite each marker line is swapped back for the original line it stands for, so the untouched
-parts come back byte for byte, and line numbers are the same throughout.
+LibCST parses about ten times slower than ``ast``. A statement no codemod needs is replaced
+by one marker comment for its whole run of lines; the marked text is what LibCST parses. After
+the rewrite each marker is swapped back for the original lines it stands for, so the untouched
+parts come back byte for byte. A line map turns line numbers of the marked text into the
+original's.
 """
 from __future__ import annotations
 
 import ast
 import re
+from dataclasses import dataclass
 from typing import List, Optional, Set
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
-_MARK = "#\x60testsec-fix:{}\x60"
-_MARK_RE = re.compile(r"^#`testsec-fix:(\d+)`(\r\n|\r|\n)?$")
+_MARK = "#\x60testsec-fix:{}-{}\x60"
+_MARK_RE = re.compile(r"^[ \t]*#`testsec-fix:(\d+)-(\d+)`(\r\n|\r|\n)?$")
 
 
 class SparseError(Exception):
@@ -33,44 +35,70 @@ def statement_lines(node: ast.stmt) -> range:
     return range(start, (node.end_lineno or node.lineno) + 1)
 
 
-def make_sparse(lines: List[str], tree: ast.Module, keep: Set[int]) -> Optional[str]:
-    """The text with every top-level statement not in ``keep`` (and not an import) marked.
+def make_sparse(lines: List[str], tree: ast.Module, keep: Set[ast.stmt]) -> Optional["Sparse"]:
+    """The text with every statement a codemod does not need marked out.
 
-    ``None`` when nothing would be marked (parse the text as it is).
+    ``keep`` holds top-level statements, or statements directly in a top-level class body:
+    a class with kept body statements keeps its header and those statements only. Imports
+    are always kept. ``None`` when nothing would be marked (parse the text as it is).
     """
     kept: Set[int] = set()
     dropped: Set[int] = set()
-    for index, node in enumerate(tree.body):
+    for node in tree.body:
         span = statement_lines(node)
-        if index in keep or isinstance(node, (ast.Import, ast.ImportFrom)):
+        if node in keep or isinstance(node, (ast.Import, ast.ImportFrom)):
             kept.update(span)
-        else:
-            dropped.update(span)
+            continue
+        inner = [s for s in getattr(node, "body", ()) if s in keep] \
+            if isinstance(node, ast.ClassDef) else []
+        if not inner or statement_lines(node.body[0]).start <= node.lineno:
+            (kept if inner else dropped).update(span)
+            continue
+        first = statement_lines(node.body[0]).start
+        kept.update(range(span.start, first))  # decorators and the class line
+        for stmt in node.body:
+            (kept if stmt in inner else dropped).update(statement_lines(stmt))
     dropped -= kept
     if not dropped:
         return None
-    out = []
-    for number, line in enumerate(lines, start=1):
+    out: List[str] = []
+    line_map: List[int] = []
+    number = 1
+    while number <= len(lines):
         if number in dropped:
-            ending = line[len(line.rstrip("\r\n")):]
-            out.append(_MARK.format(number) + ending)
+            end = number
+            while end + 1 in dropped:
+                end += 1
+            last = lines[end - 1]
+            indent = lines[number - 1][:len(lines[number - 1]) - len(lines[number - 1].lstrip())]
+            out.append(indent + _MARK.format(number, end) + last[len(last.rstrip("\r\n")):])
+            line_map.append(number)
+            number = end + 1
         else:
-            out.append(line)
-    return "".join(out)
+            out.append(lines[number - 1])
+            line_map.append(number)
+            number += 1
+    return Sparse("".join(out), line_map)
+
+
+@dataclass(frozen=True)
+class Sparse:
+    text: str
+    line_map: List[int]  # line number in ``text`` (from 1) -> original line number, at [n-1]
 
 
 def restore(new_sparse: str, lines: List[str]) -> str:
-    """Swap each marker line of the rewritten text back for the original line."""
+    """Swap each marker of the rewritten text back for the original lines."""
     out = []
     last = 0
     for line in split_lines(new_sparse):
         match = _MARK_RE.match(line)
         if match:
-            number = int(match.group(1))
-            if number <= last or number > len(lines):
+            first, end = int(match.group(1)), int(match.group(2))
+            if first <= last or end > len(lines) or end < first:
                 raise SparseError("marker out of order")
-            last = number
-            out.append(lines[number - 1])
+            last = end
+            out.extend(lines[first - 1:end])
         else:
             out.append(line)
     return "".join(out)

@@ -18,7 +18,7 @@ from ..cstutil import (assigned_names, comments, dotted, is_string_literal, name
 from ..imports import ast_bindings, module_bindings
 from ..model import HelperRequest, ImportRequest
 from ..project import resolve_ast_expr
-from ..sparse import split_lines
+from ..sparse import split_lines, statement_lines
 
 SLEEP_FUNCS = {"time.sleep", "eventlet.sleep", "eventlet.greenthread.sleep"}
 EVENT_CLASSES = {"threading.Event", "eventlet.event.Event"}
@@ -188,23 +188,30 @@ class SleepPollingLoop(Codemod):
     safe = True
     trigger = re.compile(r"\bsleep\b")
 
-    def regions(self, tree: ast.Module, ctx: Context) -> Optional[Set[int]]:
+    def regions(self, tree: ast.Module, ctx: Context) -> Optional[Set[ast.stmt]]:
         sleepers = _sleepers(ast_bindings(tree))
         if not sleepers:
             return set()
-        keep = set()
-        names = {h.name for h in catalog.of_kind(catalog.load(ctx.config), "shadow")}
-        for index, node in enumerate(tree.body):
-            for sub in ast.walk(node):
-                if isinstance(sub, (ast.While, ast.For)) and _ast_has_sleep(sub, sleepers):
-                    keep.add(index)
-                    break
-                if isinstance(sub, ast.Attribute) and sub.attr in names:
-                    keep.add(index)  # may call a shadowing method that gets removed
-                    break
-        if not any(isinstance(n, (ast.While, ast.For)) and _ast_has_sleep(n, sleepers)
-                   for i in keep for n in ast.walk(tree.body[i])):
-            return set()
+        # Functions (top-level, or methods of top-level classes) holding a loop that sleeps;
+        # only statements with a line that names a sleep function are walked.
+        word = re.compile(r"\b(%s)\b" % "|".join(sorted({re.escape(s.rsplit(".", 1)[-1])
+                                                          for s in sleepers})))
+        named = {n for n, line in enumerate(split_lines(ctx.text), start=1) if word.search(line)}
+        keep: Set[ast.stmt] = set()
+        units = [node for node in tree.body if not isinstance(node, ast.ClassDef)]
+        units += [stmt for node in tree.body if isinstance(node, ast.ClassDef)
+                  for stmt in node.body]
+        for stmt in units:
+            if named.intersection(statement_lines(stmt)) and _sleep_in_loop(stmt, sleepers):
+                keep.add(stmt)
+        # A method shadowing a catalog helper needs every statement that names it.
+        shadow_names = {h.name for h in catalog.of_kind(catalog.load(ctx.config), "shadow")}
+        shadowing = {s.name for s in keep if isinstance(s, ast.FunctionDef)} & shadow_names
+        if shadowing:
+            for stmt in units:
+                if any(isinstance(n, ast.Attribute) and n.attr in shadowing
+                       for n in ast.walk(stmt)):
+                    keep.add(stmt)
         return keep
 
     def transform(self, module: cst.Module, ctx: Context) -> cst.Module:
@@ -1315,6 +1322,13 @@ def _ast_dotted(node: ast.AST) -> str:
     return ""
 
 
-def _ast_has_sleep(loop: ast.AST, sleepers: Set[str]) -> bool:
-    return any(isinstance(n, ast.Call) and _ast_dotted(n.func) in sleepers
-               for n in ast.walk(loop))
+def _sleep_in_loop(node: ast.AST, sleepers: Set[str]) -> bool:
+    """Does a loop in ``node`` call a sleep? One walk."""
+    stack = [(node, False)]
+    while stack:
+        current, in_loop = stack.pop()
+        if in_loop and isinstance(current, ast.Call) and _ast_dotted(current.func) in sleepers:
+            return True
+        in_loop = in_loop or isinstance(current, (ast.For, ast.While, ast.AsyncFor))
+        stack.extend((child, in_loop) for child in ast.iter_child_nodes(current))
+    return False
