@@ -114,3 +114,12 @@ def test_no_new_pyflakes_warning(case: Case) -> None:
 def test_no_comment_is_lost_or_doubled(case: Case) -> None:
     result = case.run()
     assert _comments(result.after) == _comments(result.before)
+
+
+@pytest.mark.parametrize("case", REWRITES, ids=str)
+def test_no_new_line_is_too_long(case: Case) -> None:
+    result = case.run()
+    old = set(result.before.splitlines())
+    long = [line for line in result.after.splitlines()
+            if line not in old and len(line) > CONFIG.max_line_length]
+    assert not long, long

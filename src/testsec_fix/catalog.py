@@ -7,7 +7,8 @@ An entry names a method, the class (mixin) that defines it, and its kind:
   can use it: the loop body becomes ``fn``, its failure ``self.fail(...)`` inside ``fn``.
 - ``shadow``: a specific wait (``_wait_for_migration_status``). A class that inherits it and
   defines its own method of that name polling the same thing is re-implementing it: the local
-  method is removed and its callers use the inherited one.
+  method is removed and its callers use the inherited one, passing ``<retries-param>=N`` where
+  the local loop waited longer than the helper's default budget (``attempts`` x ``interval``).
 
 A project adds entries as ``[[tool.testsec-fix.helpers]]`` tables with the same keys.
 """
@@ -26,8 +27,8 @@ class Helper:
     name: str
     owner: str  # dotted name of the class defining it
     kind: str  # "assert-retry" | "shadow" | "helper-class"
-    # assert-retry: keyword names and defaults of the retry budget
-    retries_param: str = "max_retries"
+    # keyword names and defaults of the retry budget ("" for a helper that takes none)
+    retries_param: str = ""
     interval_param: str = "sleep"
     default_retries: int = 10
     default_interval: float = 0.5
@@ -63,13 +64,13 @@ def _nova(name: str, kind: str, **kw: Any) -> Helper:
 BUILTIN: Dict[str, Tuple[Helper, ...]] = {
     # nova/tests/functional/integrated_helpers.py, Nova 34.0.0
     "nova": (
-        _nova("_wait_for_assert", "assert-retry"),
+        _nova("_wait_for_assert", "assert-retry", retries_param="max_retries"),
         _nova("_wait_for_migration_status", "shadow", params=("server", "expected_statuses:list"),
               polls="migration"),
         _nova("_wait_for_state_change", "shadow", params=("server", "expected_status"),
-              polls="status"),
+              polls="status", retries_param="max_retries"),
         _nova("_wait_for_server_parameter", "shadow", params=("server", "expected_params"),
-              polls="server"),
+              polls="server", retries_param="max_retries"),
         _nova("_wait_until_deleted", "shadow", params=("server",), attempts=40, polls="server"),
         _nova("_wait_for_volume_attach", "shadow", params=("server_id", "volume_id"),
               attempts=100, interval=0.1, polls="volume"),

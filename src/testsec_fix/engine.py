@@ -264,20 +264,19 @@ def helper_module(project: FileProject, module: str,
                   requests: Iterable[HelperRequest]) -> Tuple[FileResult, Optional[SourceFile]]:
     """The helper module with every requested function defined (created if need be)."""
     path = project.module_path_for(module)
-    rel = os.path.relpath(path)
     existing: Optional[SourceFile] = None
     if os.path.exists(path):
         try:
             existing = read_source(path)
         except SourceError as exc:
-            return FileResult(rel, error=str(exc)), None
+            return FileResult(path, error=str(exc)), None
         text = existing.text
     else:
         text = _new_module_text(project, module)
     try:
         tree = ast.parse(text)
     except SyntaxError as exc:
-        return FileResult(rel, text, text,
+        return FileResult(path, text, text,
                           error=f"syntax error: line {exc.lineno}: {exc.msg}"), existing
     defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
     wanted: List[HelperRequest] = []
@@ -289,7 +288,7 @@ def helper_module(project: FileProject, module: str,
         code = imports.apply(cst.parse_module(text), [i for r in wanted for i in r.imports])
         after = code.code.rstrip("\n") + "\n"
         after += "".join("\n\n" + r.source.strip("\n") + "\n" for r in wanted)
-    return FileResult(rel, text if existing else "", after, created=existing is None), existing
+    return FileResult(path, text if existing else "", after, created=existing is None), existing
 
 
 def _new_module_text(project: FileProject, module: str) -> str:

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from collections import Counter
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 import libcst as cst
 
 from .model import ImportRequest
+
+STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) or frozenset(
+    {"abc", "asyncio", "collections", "contextlib", "datetime", "functools", "io", "itertools",
+     "json", "logging", "os", "re", "shutil", "subprocess", "sys", "tempfile", "threading",
+     "time", "typing", "unittest", "uuid"})
 from .sparse import split_lines
 
 
@@ -118,9 +124,12 @@ def add_import(module: cst.Module, request: ImportRequest) -> cst.Module:
             groups[-1].append(i)
         else:
             groups.append([i])
-    same = [g for g in groups
-            if any(_sort_key(_import_of(body[i])).lstrip(".").split(".")[0] == top  # type: ignore[arg-type]
-                   for i in g)]
+    def top_of(i: int) -> str:
+        return _sort_key(_import_of(body[i])).lstrip(".").split(".")[0]  # type: ignore[arg-type]
+
+    same = [g for g in groups if any(top_of(i) == top for i in g)]
+    if not same and top in STDLIB:
+        same = [g for g in groups if all(top_of(i) in STDLIB for i in g)]
     if same:
         group = same[-1]
         at = next((i for i in group if _sort_key(_import_of(body[i])) > key), None)  # type: ignore[arg-type]

@@ -287,8 +287,23 @@ class _Rewriter(cst.CSTTransformer):
         if m.matches(original, m.Call(func=m.Attribute(value=m.Name("self")))):
             name = original.func.attr.value  # type: ignore[attr-defined]
             if name in self.shadows:
-                return _adapt_call(updated, self.shadows[name][2])
+                adapted = _adapt_call(updated, self.shadows[name][2], None)
+                wrap = self._wrap_column(original, adapted)
+                return adapted if wrap is None else \
+                    _adapt_call(updated, self.shadows[name][2], wrap)
         return updated
+
+    def _wrap_column(self, original: cst.Call, adapted: cst.Call) -> Optional[int]:
+        """Where added arguments start a new line (after the call's parenthesis), when the
+        adapted call would not fit on its line; None when it fits."""
+        span, func = self.ctx.span(original), self.ctx.span(original.func)
+        if span is None or func is None or span[0] != span[2]:
+            return None
+        line = self.lines[span[0] - 1]
+        new = line[:span[1]] + self.module.code_for_node(adapted) + line[span[3]:]
+        if len(new) <= self.ctx.config.max_line_length:
+            return None
+        return func[3] + 1
 
     def _in_helper_class(self, fn: cst.FunctionDef) -> bool:
         if not self.classes or len(self.functions) != 1:
@@ -374,10 +389,16 @@ class _Rewriter(cst.CSTTransformer):
             plan = self.analyze(fn, body, body.index(loops[0]))
         finally:
             self.functions.pop()
-        budget = (plan.sleeps.value or 0) * plan.interval
-        if plan.sleeps.value is None or budget > helper.attempts * helper.interval + 1e-9:
-            raise Decline(f"its budget ({_num(budget)} s) is longer than the inherited "
-                          f"helper's ({_num(helper.attempts * helper.interval)} s)")
+        if plan.sleeps.value is None:
+            raise Decline("its budget is not a number")
+        budget = plan.sleeps.value * plan.interval
+        extra = []
+        if budget > helper.attempts * helper.interval + 1e-9:
+            if not helper.retries_param:
+                raise Decline(f"its budget ({_num(budget)} s) is longer than the inherited "
+                              f"helper's ({_num(helper.attempts * helper.interval)} s)")
+            retries = math.ceil(budget / helper.interval - 1e-9)
+            extra.append(f"+{helper.retries_param}={retries}")
         if helper.polls and helper.polls not in self.module.code_for_node(plan.loop):
             raise Decline(f"its loop does not poll {helper.polls}s as {helper.name} does")
         params = fn.params
@@ -397,6 +418,7 @@ class _Rewriter(cst.CSTTransformer):
                 adapt.append("[]" + theirs)  # wrap the argument in a list
             else:
                 raise Decline(f"parameter {mine!r} does not match {theirs!r} of {helper.name}")
+        adapt += extra
         # Every reference in the file must be a call from this class that can be adapted.
         for node in walk(self.module, into_scopes=True):
             if isinstance(node, cst.Attribute) and node.attr.value == helper.name:
@@ -1285,11 +1307,26 @@ def _ends_with_exit(stmts) -> bool:
 def _adaptable(call: cst.Call, adapt: List[str]) -> bool:
     if any(a.star for a in call.args):
         return False
-    return len(call.args) == len(adapt)
+    return len(call.args) == len([a for a in adapt if not a.startswith("+")])
 
 
-def _adapt_call(call: cst.Call, adapt: List[str]) -> cst.Call:
+def _adapt_call(call: cst.Call, adapt: List[str], wrap: Optional[int]) -> cst.Call:
+    """Arguments of a call of a removed shadowing method, for the inherited helper: renamed
+    keywords, a scalar wrapped in a list (``[]name``), a retry budget added (``+kw=N``) on a
+    new line starting at column ``wrap`` if given."""
     args = list(call.args)
+    extra = [spec[1:].split("=", 1) for spec in adapt if spec.startswith("+")]
+    adapt = [spec for spec in adapt if not spec.startswith("+")]
+    space: cst.BaseParenthesizableWhitespace = cst.SimpleWhitespace(" ")
+    if wrap is not None:
+        space = cst.ParenthesizedWhitespace(indent=False,
+                                            last_line=cst.SimpleWhitespace(" " * wrap))
+    for keyword, value in extra:
+        if args:
+            args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=space))
+        args.append(cst.Arg(cst.parse_expression(value), keyword=cst.Name(keyword),
+                            equal=cst.AssignEqual(cst.SimpleWhitespace(""),
+                                                  cst.SimpleWhitespace(""))))
     for k, (arg, spec) in enumerate(zip(args, adapt)):
         wrap = spec.startswith("[]")
         name = spec[2:] if wrap else spec
