@@ -700,6 +700,22 @@ class _Rewriter(cst.CSTTransformer):
             return stmts[:k], sleep, incs
         last = stmts[-1]
         if isinstance(last, cst.Try) and last.finalbody is None and not incs:
+            sleeping = [h for h in last.handlers if self.has_sleep(h)]
+            if sleeping:  # "until it stops raising": the try body ends the wait
+                if last.orelse is not None or not _ends_with_exit(last.body.body):
+                    raise Decline("the loop's try neither sleeps nor ends the wait")
+                if any(not _ends_with_exit(h.body.body) for h in last.handlers
+                       if h is not sleeping[0]):
+                    raise Decline("an except clause of the loop's try neither exits nor sleeps")
+                handler = sleeping[0]
+                body = list(handler.body.body)
+                inner, sleep, incs = self._strip_tail(body)
+                if not inner:  # ``pass`` keeps the comments that stood above the sleep
+                    inner = [cst.SimpleStatementLine([cst.Pass()],
+                                                     leading_lines=body[0].leading_lines)]
+                handlers = [h.with_changes(body=h.body.with_changes(body=inner))
+                            if h is handler else h for h in last.handlers]
+                return stmts[:-1] + [last.with_changes(handlers=handlers)], sleep, incs
             for handler in last.handlers:
                 if not _ends_with_exit(handler.body.body):
                     raise Decline("an except clause of the loop's try neither exits nor sleeps")
