@@ -38,6 +38,7 @@ class Helper:
     attempts: int = 10
     interval: float = 0.5
     polls: str = ""
+    returns: str = ""  # the name the shadowing method must return ("" for nothing)
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any], source: str = "<catalog>") -> "Helper":
@@ -66,11 +67,11 @@ BUILTIN: Dict[str, Tuple[Helper, ...]] = {
     "nova": (
         _nova("_wait_for_assert", "assert-retry", retries_param="max_retries"),
         _nova("_wait_for_migration_status", "shadow", params=("server", "expected_statuses:list"),
-              polls="migration"),
+              polls="migration", returns="migration"),
         _nova("_wait_for_state_change", "shadow", params=("server", "expected_status"),
-              polls="status", retries_param="max_retries"),
+              polls="status", retries_param="max_retries", returns="server"),
         _nova("_wait_for_server_parameter", "shadow", params=("server", "expected_params"),
-              polls="server", retries_param="max_retries"),
+              polls="server", retries_param="max_retries", returns="server"),
         _nova("_wait_until_deleted", "shadow", params=("server",), attempts=40, polls="server"),
         _nova("_wait_for_volume_attach", "shadow", params=("server_id", "volume_id"),
               attempts=100, interval=0.1, polls="volume"),

@@ -61,25 +61,34 @@ def _collect_names(node: cst.CSTNode, out: List[str], into_scopes: bool) -> None
 
 
 def assigned_names(nodes) -> Set[str]:
-    """Names bound in ``nodes`` (assignment targets, for targets, with/except as, walrus),
-    not entering nested scopes."""
+    """Names bound in the scope ``nodes`` belong to (assignment and for targets, with/except
+    ``as``, walrus, nested def and class names); not names bound inside nested functions,
+    classes, lambdas or comprehensions."""
     out: Set[str] = set()
-    for node in walk_all(nodes):
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
         targets: List[cst.CSTNode] = []
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            out.add(node.name.value)
+            stack.extend(d.decorator for d in node.decorators)
+            continue
+        if isinstance(node, (cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp,
+                             cst.GeneratorExp)):
+            continue
         if isinstance(node, cst.Assign):
             targets = [t.target for t in node.targets]
         elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
             targets = [node.target]
-        elif isinstance(node, (cst.For, cst.CompFor)):
+        elif isinstance(node, cst.For):
             targets = [node.target]
         elif isinstance(node, cst.AsName):
             targets = [node.name]
         elif isinstance(node, cst.NamedExpr):
             targets = [node.target]
-        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
-            out.add(node.name.value)
         for target in targets:
             out.update(bound_by(target))
+        stack.extend(node.children)
     return out
 
 

@@ -132,6 +132,17 @@ def _finish(before: str, after: str, parsed: str, new: str) -> Tuple[str, Option
     except SyntaxError as exc:
         return before, (f"internal error: the rewrite did not parse (line {exc.lineno}: "
                         f"{exc.msg}); file left alone")
+    # The compiler's own checks (nonlocal bindings, break outside a loop), on the rewritten
+    # part; a marked text that does not compile alone (a class left with markers only) is
+    # checked whole.
+    for code in dict.fromkeys((new, after)):
+        try:
+            compile(code, "<rewrite>", "exec", dont_inherit=True)
+            break
+        except SyntaxError as exc:
+            if code is after:
+                return before, (f"internal error: the rewrite does not compile ({exc.msg}); "
+                                f"file left alone")
     unused = imports.unused_after(after_tree, after, parsed, new)
     if unused:
         lines = split_lines(after)

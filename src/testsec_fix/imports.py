@@ -229,6 +229,26 @@ def apply(module: cst.Module, requests: Iterable[ImportRequest]) -> cst.Module:
     return module
 
 
+def _string_annotation_names(stmt: ast.stmt) -> Set[str]:
+    """Names read by annotations written as strings (``-> "time.struct_time"``)."""
+    out: Set[str] = set()
+    for node in ast.walk(stmt):
+        notes = []
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            notes = [a.annotation for a in node.args.args + node.args.kwonlyargs
+                     + node.args.posonlyargs] + [node.returns]
+        elif isinstance(node, ast.AnnAssign):
+            notes = [node.annotation]
+        for note in notes:
+            if isinstance(note, ast.Constant) and isinstance(note.value, str):
+                try:
+                    out |= {n.id for n in ast.walk(ast.parse(note.value, mode="eval"))
+                            if isinstance(n, ast.Name)}
+                except SyntaxError:
+                    continue
+    return out
+
+
 def unused_after(after: ast.Module, after_text: str, old_part: str, new_part: str) -> Set[str]:
     """Import-bound names the rewrite left unused.
 
@@ -252,7 +272,8 @@ def unused_after(after: ast.Module, after_text: str, old_part: str, new_part: st
                 continue
             if not mentioned.intersection(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1)):
                 continue
-            if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(stmt)):
+            if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(stmt)) or \
+                    name in _string_annotation_names(stmt):
                 used = True
                 break
         if not used:

@@ -21,6 +21,10 @@ from ..project import resolve_ast_expr
 from ..sparse import split_lines, statement_lines
 
 SLEEP_FUNCS = {"time.sleep", "eventlet.sleep", "eventlet.greenthread.sleep"}
+# Builtins a probe may call under an assert-retry helper (none raises AssertionError).
+SAFE_BUILTINS = {"len", "any", "all", "str", "int", "float", "bool", "list", "dict", "set",
+                 "tuple", "sorted", "min", "max", "sum", "isinstance", "getattr", "hasattr",
+                 "repr", "enumerate", "zip", "range", "reversed", "abs", "round"}
 EVENT_CLASSES = {"threading.Event", "eventlet.event.Event"}
 
 WAIT_UNTIL = '''\
@@ -101,6 +105,7 @@ class Exits:
 
     kinds: Set[str]
     values: List[cst.BaseExpression]
+    bare: int = 0  # bare ``return`` statements
 
 
 class SleepPollingLoop(Codemod):
@@ -139,11 +144,11 @@ class SleepPollingLoop(Codemod):
     class ServerTest(test.TestCase):
 
         def _wait_for_status(self, server_id, status):
-            timeout = 0.0
+            attempts = 0
             server = self.api.get_server(server_id)
-            while server['status'] != status and timeout < 10.0:
-                time.sleep(.1)
-                timeout += .1
+            while server['status'] != status and attempts < 20:
+                time.sleep(0.5)
+                attempts += 1
                 server = self.api.get_server(server_id)
             if server['status'] != status:
                 self.fail('Timed out waiting for %s' % status)
@@ -167,20 +172,26 @@ class SleepPollingLoop(Codemod):
                     return server
 
             return polling.wait_until(
-                _poll, timeout=10, interval=.1,
+                _poll, timeout=10, interval=0.5,
                 message=lambda: 'Timed out waiting for %s' % status)
     ```
 
     ## Fix safety
-    Safe: the fix is made only when the helper waits at least as long as the loop did (by
-    count of polls, so a slow poll never shortens the wait), fails with the same message (a
-    catalog helper's own message where one is used), and returns what the loop returned. It
-    declines, and says why, when the loop's body cannot move into a function unchanged
-    (``continue``, ``yield``, ``super()``, ``del``, ``global``), when the loop ends silently on
-    timeout, when a value it returns might be falsy for ``wait_until``, when the loop is not at
-    the top of a function body, or when the new code would exceed the line length. Comments of
-    the removed loop lines are kept above the new call. Methods of the catalog's helper classes
-    (the helpers themselves) are left alone.
+    Safe: the fix is made only when the new code waits at least as long as the loop did,
+    counted in polls and sleeps as the loop counted them (a float counter such as
+    ``timeout += .1`` up to ``10.0`` runs 101 rounds, so the budget is ``10.1`` s), fails
+    with the same message (a catalog helper's own message where one is used), and returns
+    what the loop returned. An assert-retry helper is used only where nothing in the loop
+    can raise AssertionError itself and the message calls nothing. The fix declines, and
+    says why, when the loop's body cannot move into a function unchanged (``continue``,
+    ``yield``, ``super()``, ``del``, ``global``, a name declared global), when its counter
+    or loop variable is used elsewhere, when statements stand between the counter and the
+    loop, when the loop ends silently on timeout, when a returned value might be falsy for
+    ``wait_until``, when it sleeps with eventlet (a green-thread yield) or through a name
+    the file patches, when the file sets ``failureException``, when the loop is not at the
+    top of a function body, or when the new code would exceed the line length. Comments of
+    the removed loop lines are kept above the new code. The catalog's helper classes (the
+    helpers themselves) are left alone.
     """
 
     code = "TSF101"
@@ -227,6 +238,8 @@ class _Rewriter(cst.CSTTransformer):
         self.ctx = ctx
         self.bindings = module_bindings(module)
         self.sleepers = _sleepers(self.bindings)
+        self.local: Set[str] = set()  # sleep names the current function binds itself
+        self._file_names: Optional[Set[str]] = None
         self.helpers = catalog.load(ctx.config)
         self.this_module = ctx.project.module_name(ctx.path) or "<this module>"
         self.classes: List[cst.ClassDef] = []
@@ -237,7 +250,10 @@ class _Rewriter(cst.CSTTransformer):
 
     # sleep recognition
     def is_sleep(self, node: cst.CSTNode) -> bool:
-        return isinstance(node, cst.Call) and dotted(node.func) in self.sleepers
+        if not isinstance(node, cst.Call):
+            return False
+        name = dotted(node.func)
+        return name in self.sleepers and name.split(".")[0] not in self.local
 
     def sleep_stmt(self, stmt: cst.CSTNode) -> Optional[cst.Call]:
         if m.matches(stmt, m.SimpleStatementLine(body=[m.Expr(value=m.Call())])):
@@ -350,8 +366,14 @@ class _Rewriter(cst.CSTTransformer):
             return ()
         return self.ctx.project.class_bases(name) or ()
 
-    def assert_helper(self) -> Optional[catalog.Helper]:
+    def assert_helper(self, fn: cst.FunctionDef) -> Optional[catalog.Helper]:
+        """The assert-retry helper a method can call as ``self.<name>``, if its class
+        inherits one (not from a static or class method)."""
         if not self.classes or len(self.functions) != 1:
+            return None
+        params = fn.params.posonly_params or fn.params.params
+        if not params or params[0].name.value != "self" or any(
+                dotted(d.decorator) in ("staticmethod", "classmethod") for d in fn.decorators):
             return None
         for helper in catalog.of_kind(self.helpers, "assert-retry"):
             if self.class_reaches(self.classes[-1], helper.owner):
@@ -378,73 +400,106 @@ class _Rewriter(cst.CSTTransformer):
                                 f"self.{helper.name}", fixed=True)
 
     def _shadow_plan(self, cls: cst.ClassDef, fn: cst.FunctionDef,
-                     helper: catalog.Helper) -> List[str]:
-        loops = [s for s in fn.body.body if isinstance(s, (cst.For, cst.While))
-                 and self.has_sleep(s)] if isinstance(fn.body, cst.IndentedBlock) else []
+                     helper: catalog.Helper) -> List[Tuple[str, str, bool]]:
+        """How calls of the local method become calls of the inherited helper: (local
+        parameter or ``+keyword``, helper parameter or value, wrap in a list)."""
+        if not isinstance(fn.body, cst.IndentedBlock):
+            raise Decline("its body is not a block")
+        body = list(fn.body.body)
+        first = 1 if body and _is_docstring(body[0]) else 0
+        loops = [k for k, s in enumerate(body) if isinstance(s, (cst.For, cst.While))
+                 and self.has_sleep(s)]
         if len(loops) != 1:
             raise Decline("its body is not a single polling loop")
         self.functions.append(fn)
         try:
-            body = list(fn.body.body)  # type: ignore[union-attr]
-            plan = self.analyze(fn, body, body.index(loops[0]))
+            self._enter(fn)
+            plan = self.analyze(fn, body, loops[0])
         finally:
             self.functions.pop()
+        if plan.start != first or plan.end != len(body):
+            raise Decline("its body does more than the polling loop")
         if plan.sleeps.value is None:
             raise Decline("its budget is not a number")
-        budget = plan.sleeps.value * plan.interval
-        extra = []
-        if budget > helper.attempts * helper.interval + 1e-9:
-            if not helper.retries_param:
-                raise Decline(f"its budget ({_num(budget)} s) is longer than the inherited "
-                              f"helper's ({_num(helper.attempts * helper.interval)} s)")
-            retries = math.ceil(budget / helper.interval - 1e-9)
-            extra.append(f"+{helper.retries_param}={retries}")
-        if helper.polls and helper.polls not in self.module.code_for_node(plan.loop):
-            raise Decline(f"its loop does not poll {helper.polls}s as {helper.name} does")
         params = fn.params
         if params.star_arg != cst.MaybeSentinel.DEFAULT or params.kwonly_params or \
                 params.star_kwarg or params.posonly_params or \
                 any(p.default for p in params.params):
             raise Decline("its signature has defaults or variable arguments")
         local = [p.name.value for p in params.params][1:]
+        if helper.polls and not self._mentions(plan, helper.polls, set(local)):
+            raise Decline(f"its loop does not poll {helper.polls}es/s as {helper.name} does")
         wanted = [p.split(":")[0] for p in helper.params]
         if len(local) != len(wanted):
             raise Decline("its parameters do not match the inherited helper's")
-        adapt = []
+        adapt: List[Tuple[str, str, bool]] = []
         for mine, theirs, spec in zip(local, wanted, helper.params):
             if mine == theirs:
-                adapt.append(theirs)
+                adapt.append((mine, theirs, False))
             elif spec.endswith(":list") and theirs in (mine + "s", mine + "es"):
-                adapt.append("[]" + theirs)  # wrap the argument in a list
+                adapt.append((mine, theirs, True))
             else:
                 raise Decline(f"parameter {mine!r} does not match {theirs!r} of {helper.name}")
-        adapt += extra
+        budget = plan.sleeps.value * plan.interval
+        if budget > helper.attempts * helper.interval + 1e-9:
+            if not helper.retries_param:
+                raise Decline(f"its budget ({_num(budget)} s) is longer than the inherited "
+                              f"helper's ({_num(helper.attempts * helper.interval)} s)")
+            retries = math.ceil(budget / helper.interval - 1e-9)
+            adapt.append(("+" + helper.retries_param, str(retries), False))
+        values = self._exits(plan.probe).values
+        same_result = all(m.matches(v, m.Name(helper.returns)) for v in values) \
+            if helper.returns else not values
         # Every reference in the file must be a call from this class that can be adapted.
+        in_class = {id(n) for n in walk(cls, into_scopes=True)}
+        statements = {id(n.body[0].value) for n in walk(cls, into_scopes=True)
+                      if m.matches(n, m.SimpleStatementLine(body=[m.Expr(value=m.Call())]))}
         for node in walk(self.module, into_scopes=True):
-            if isinstance(node, cst.Attribute) and node.attr.value == helper.name:
-                if not any(node is n for n in walk(cls, into_scopes=True)):
-                    raise Decline(f"{helper.name} is referenced outside class {cls.name.value}")
+            if isinstance(node, cst.Attribute) and node.attr.value == helper.name \
+                    and id(node) not in in_class:
+                raise Decline(f"{helper.name} is referenced outside class {cls.name.value}")
         for node in walk(cls, into_scopes=True):
             if isinstance(node, cst.Attribute) and node.attr.value == helper.name:
                 calls = [c for c in walk(cls, into_scopes=True)
                          if isinstance(c, cst.Call) and c.func is node]
                 if not calls:
                     raise Decline(f"self.{helper.name} is used other than by a call")
-                if not _adaptable(calls[0], adapt):
-                    raise Decline(f"a call of {helper.name} passes arguments that cannot be "
-                                  f"adapted")
+                reason = _not_adaptable(calls[0], adapt)
+                if reason:
+                    raise Decline(reason)
+                if not same_result and id(calls[0]) not in statements:
+                    raise Decline(f"it returns something else than {helper.name} does, and a "
+                                  f"caller uses the result")
         return adapt
 
+    def _mentions(self, plan: Plan, word: str, params: Set[str]) -> bool:
+        """Does the loop (not counting parameter names) mention ``word``?"""
+        for node in walk(plan.loop, into_scopes=True):
+            if isinstance(node, cst.SimpleString) and word in node.value:
+                return True
+            if isinstance(node, cst.Name) and word in node.value and node.value not in params:
+                return True
+        return False
+
     # -- loops in a function -----------------------------------------------------------------
+    def _enter(self, fn: cst.FunctionDef) -> None:
+        """Names of sleep functions a function binds itself are not sleeps there."""
+        self.taken: Set[str] = set()  # names of functions made in this one
+        local = assigned_names([fn.body]) | {p.name.value for p in _all_params(fn)}
+        self.local = {head for head in (s.split(".")[0] for s in self.sleepers) if head in local}
+
     def _rewrite_function(self, original: cst.FunctionDef,
                           updated: cst.FunctionDef) -> cst.FunctionDef:
         block = list(updated.body.body)  # type: ignore[union-attr]
         orig_block = list(original.body.body)  # type: ignore[union-attr]
-        # Loops nested below the top of the body are reported, not rewritten.
+        self._enter(original)
+        # Loops nested below the top of the body are reported, not rewritten (loops in nested
+        # functions are their own function's business).
         for stmt in orig_block:
+            if isinstance(stmt, (cst.For, cst.While, cst.FunctionDef, cst.ClassDef)):
+                continue
             for node in walk(stmt):
-                if node is not stmt and isinstance(node, (cst.For, cst.While)) and \
-                        self.has_sleep(node) and not isinstance(stmt, (cst.For, cst.While)):
+                if isinstance(node, (cst.For, cst.While)) and self.has_sleep(node):
                     self.ctx.report(node, "polling loop with sleep", fixed=False,
                                     reason="the loop is not at the top level of a function "
                                            "body")
@@ -455,11 +510,13 @@ class _Rewriter(cst.CSTTransformer):
             if isinstance(stmt, (cst.For, cst.While)) and self.has_sleep(stmt):
                 try:
                     plan = self.analyze(original, orig_block, i)
-                    new, helper_name = self.render(original, orig_block, plan)
+                    new, helper_name, pending = self.render(original, orig_block, plan)
                 except Decline as exc:
                     self.ctx.report(stmt, "polling loop with sleep", fixed=False,
                                     reason=str(exc))
                 else:
+                    for effect in pending:
+                        effect()
                     block[plan.start:plan.end] = new
                     orig_block[plan.start:plan.end] = new
                     changed = True
@@ -474,17 +531,23 @@ class _Rewriter(cst.CSTTransformer):
     # -- analysis ----------------------------------------------------------------------------
     def analyze(self, fn: cst.FunctionDef, block: List[cst.BaseStatement], i: int) -> Plan:
         loop = block[i]
+        self._check_sleeps(loop)
+        if "failureException" in self.ctx.text:
+            raise Decline("the file sets failureException; the helpers fail with "
+                          "AssertionError")
         if isinstance(loop, cst.For):
             if loop.asynchronous:
                 raise Decline("async for loop")
-            return self._analyze_for(fn, block, i, loop)
-        assert isinstance(loop, cst.While)
-        if m.matches(loop.test, m.Name("True")):
-            return self._analyze_while_true(fn, block, i, loop)
-        return self._analyze_while(fn, block, i, loop)
+            plan = self._analyze_for(fn, block, i, loop)
+        elif m.matches(loop.test, m.Name("True")):  # type: ignore[union-attr]
+            plan = self._analyze_while_true(fn, block, i, loop)  # type: ignore[arg-type]
+        else:
+            plan = self._analyze_while(fn, block, i, loop)  # type: ignore[arg-type]
+        plan.removed = list(block[plan.start:plan.end])
+        return plan
 
     def _sleep_interval(self, call: cst.Call) -> Tuple[float, str]:
-        if len(call.args) != 1 or call.args[0].keyword is not None:
+        if len(call.args) != 1 or call.args[0].keyword is not None or call.args[0].star:
             raise Decline("the sleep call does not take one interval argument")
         value = number(call.args[0].value)
         if value is None or value <= 0:
@@ -492,12 +555,28 @@ class _Rewriter(cst.CSTTransformer):
         return value, self.module.code_for_node(call.args[0].value)
 
     def _check_sleeps(self, loop: cst.CSTNode) -> None:
-        count = sum(1 for n in walk(loop) if self.is_sleep(n))
-        if count != 1:
-            raise Decline(f"the loop sleeps in {count} places")
+        calls = [n for n in walk(loop) if self.is_sleep(n)]
+        if len(calls) != 1:
+            raise Decline(f"the loop sleeps in {len(calls)} places")
+        name = dotted(calls[0].func)  # type: ignore[attr-defined]
+        head, _, rest = name.partition(".")
+        path = self.bindings.get(head, "") + ("." + rest if rest else "")
+        if path != "time.sleep":
+            raise Decline(f"the loop sleeps with {path} (a green-thread yield); the helpers "
+                          f"sleep with time.sleep")
+        if name != "time.sleep" and any(
+                isinstance(n, ast.Constant) and isinstance(n.value, str) and "sleep" in n.value
+                for n in ast.walk(self.ctx.tree)):
+            raise Decline(f"the file names sleep in a string (a mock.patch target?), and the "
+                          f"helpers would not sleep through {name}")
+
+    def _private(self, fn: cst.FunctionDef, var: str, allowed: Sequence[cst.CSTNode]) -> bool:
+        """Is ``var`` used in ``fn`` nowhere but at ``allowed`` (and where it is only bound
+        anew, which cannot read it)?"""
+        ok = {id(n) for n in allowed} | _rebinding_names(fn.body)
+        return all(id(n) in ok for n in _name_nodes(fn.body, var))
 
     def _analyze_for(self, fn, block, i, loop: cst.For) -> Plan:
-        self._check_sleeps(loop)
         if m.matches(loop.iter, m.Call(func=m.Name("range"), args=[m.Arg(keyword=None)])):
             count = self._count(loop.iter.args[0].value, fn)  # type: ignore[attr-defined]
         elif m.matches(loop.iter, m.Call(func=m.Name("range"), args=[
@@ -506,11 +585,12 @@ class _Rewriter(cst.CSTTransformer):
             count = Count(max(high - low, 0.0))  # type: ignore[operator]
         else:
             raise Decline("the loop does not iterate over range(N)")
+        if count.value == 0:
+            raise Decline("the loop never polls (range of nothing)")
         if not isinstance(loop.target, cst.Name):
             raise Decline("the loop variable is not a plain name")
-        var = loop.target.value
-        if var in names_read([loop.body]) or var in self._names_outside(fn, [loop]):
-            raise Decline(f"the loop variable {var!r} is used")
+        if not self._private(fn, loop.target.value, [loop.target]):
+            raise Decline(f"the loop variable {loop.target.value!r} is used")
         probe, sleep, incs = self._strip_tail(list(loop.body.body))
         if incs:
             raise Decline("the loop also counts in a variable")
@@ -535,11 +615,9 @@ class _Rewriter(cst.CSTTransformer):
             raise Decline("nothing in the loop ends the wait")
         if exits_return and end != len(block):
             raise Decline("code follows the loop's failure")
-        return Plan(i, end, probe, "exit", None, count, count, interval, src, message, loop,
-                    removed=[loop])
+        return Plan(i, end, probe, "exit", None, count, count, interval, src, message, loop)
 
     def _analyze_while_true(self, fn, block, i, loop: cst.While) -> Plan:
-        self._check_sleeps(loop)
         if loop.orelse is not None:
             raise Decline("while True loop with an else clause")
         body = list(loop.body.body)
@@ -561,46 +639,41 @@ class _Rewriter(cst.CSTTransformer):
         if sorted(inc_at + check_at) != [len(body) - 2, len(body) - 1]:
             raise Decline("the loop polls after counting")
         probe = body[:-2]
-        init_at = self._counter_init(block, i, var)
-        start = init_at if init_at is not None else i
-        if init_at is None:
+        c0 = self._init_value(block[i - 1], var) if i else None
+        if c0 is None:
             raise Decline(f"the counter {var!r} is not set just before the loop")
-        c0 = number(_assign_value(block[init_at]))
-        if c0 is None or var in self._names_outside(fn, block[start:i + 1]):
-            raise Decline(f"the counter {var!r} is used outside the loop")
+        allowed = [block[i - 1].body[0].targets[0].target,  # type: ignore[attr-defined]
+                   inc.body[0].target, check.test.left]  # type: ignore[attr-defined]
+        if not self._private(fn, var, allowed):
+            raise Decline(f"the counter {var!r} is used outside the loop's counting")
         polls = self._count(limit, fn).plus(-int(c0) + (1 if check_at[0] < inc_at[0] else 0))
-        message = self._fail_message(list(check.body.body))  # type: ignore
+        if polls.value is not None and polls.value < 1:
+            raise Decline("the loop never polls")
+        message = self._fail_message(list(check.body.body))  # type: ignore[attr-defined]
         exits = self._exits(probe)
         if not exits.kinds:
             raise Decline("nothing in the loop ends the wait")
-        exits_return = "return" in exits.kinds
-        if exits_return and i + 1 != len(block):
+        if "return" in exits.kinds and i + 1 != len(block):
             raise Decline("code follows the loop")
-        return Plan(start, i + 1, probe, "exit", None, polls, polls.plus(-1), interval, src,
-                    message, loop, removed=[loop, *block[start:i]])
+        return Plan(i - 1, i + 1, probe, "exit", None, polls, polls.plus(-1), interval, src,
+                    message, loop)
 
     def _analyze_while(self, fn, block, i, loop: cst.While) -> Plan:
-        self._check_sleeps(loop)
         if loop.orelse is not None:
             raise Decline("while loop with an else clause")
         not_done, counter = _split_condition(loop.test)
         body = list(loop.body.body)
-        init_at = None
-        sleeps: Optional[Count] = None
-        if counter is not None:
-            var, limit, inclusive = counter
-            init_at = self._counter_init(block, i, var)
-            if init_at is None:
-                raise Decline(f"the counter {var!r} is not set just before the loop")
-            c0 = number(_assign_value(block[init_at]))
-            limit_value = number(limit)
-            if limit_value is None:
-                raise Decline("the loop's limit is not a number literal")
         if not_done is None:
             # ``while counter < N:`` with a try/return body: it ends by its exits, as a for
             # loop does.
+            var, limit, inclusive = counter  # type: ignore[misc]
+            c0 = self._init_value(block[i - 1], var) if i else None
+            limit_value = number(limit)
+            if c0 is None or limit_value is None:
+                raise Decline(f"the counter {var!r} is not set to a number just before the "
+                              f"loop, or its limit is not a number")
             probe, sleep, incs = self._strip_tail(body)
-            sleeps = self._sleeps(incs, var, c0, limit_value, inclusive)  # type: ignore
+            sleeps = self._sleeps(incs, var, c0, limit_value, inclusive)
             interval, src = self._sleep_interval(sleep)
             exits = self._exits(probe)
             if not exits.kinds or "break" in exits.kinds:
@@ -610,35 +683,50 @@ class _Rewriter(cst.CSTTransformer):
                 raise Decline("the loop is not followed by self.fail(...)")
             if i + 2 != len(block):
                 raise Decline("code follows the loop's failure")
-            self._counter_private(fn, block, init_at, i, var)  # type: ignore
-            return Plan(init_at, i + 2, probe, "exit", None, sleeps, sleeps, interval,  # type: ignore
-                        src, message, loop, removed=[loop, *block[init_at:i]])
+            allowed = [block[i - 1].body[0].targets[0].target,  # type: ignore[attr-defined]
+                       loop.test.left, incs[0].body[0].target]  # type: ignore[attr-defined]
+            if not self._private(fn, var, allowed):
+                raise Decline(f"the counter {var!r} is used outside the loop's counting")
+            return Plan(i - 1, i + 2, probe, "exit", None, sleeps, sleeps, interval, src,
+                        message, loop)
         # ``while not_done [and counter]``: sleep (and count), then poll again.
         incs = [s for s in body if _counter_inc(s)]
-        if counter is not None:
-            sleeps = self._sleeps(incs, var, c0, limit_value, inclusive)  # type: ignore
-        elif incs:
-            raise Decline("the loop counts but its condition does not bound it")
         rest = [s for s in body if not _counter_inc(s)]
+        if counter is None and incs:
+            raise Decline("the loop counts but its condition does not bound it")
         if not rest or not self.sleep_stmt(rest[0]):
             raise Decline("the loop does not sleep first and then poll")
         interval, src = self._sleep_interval(self.sleep_stmt(rest[0]))  # type: ignore[arg-type]
         refetch = rest[1:]
         if self._exits(refetch).kinds:
             raise Decline("the loop's poll exits early")
-        # The first poll happens before the loop: the same statements, just before it.
-        start, pre, k = i, [], i - 1
-        while len(pre) < len(refetch) and k >= 0:
-            if k != init_at:
-                pre.insert(0, block[k])
-            start, k = k, k - 1
-        if init_at is not None:
-            start = min(start, init_at)
-        if len(pre) != len(refetch) or not all(a.deep_equals(b) for a, b in zip(pre, refetch)):
+        # Just before the loop: the first poll (the same statements) and the counter's start,
+        # and nothing else.
+        need, start, c0, init = list(refetch), i, None, None
+        while start > 0 and (need or (counter is not None and init is None)):
+            stmt = block[start - 1]
+            if counter is not None and init is None and \
+                    self._init_value(stmt, counter[0]) is not None:
+                c0, init = self._init_value(stmt, counter[0]), stmt
+            elif need and stmt.deep_equals(need[-1]):
+                need.pop()
+            else:
+                break
+            start -= 1
+        if need:
             raise Decline("the first poll before the loop is not the same as the poll in it")
+        sleeps: Optional[Count] = None
         if counter is not None:
-            self._counter_private(fn, block, start, i, var)  # type: ignore
-        removed: List[cst.CSTNode] = [loop, *block[start:i]]
+            var, limit, inclusive = counter
+            if init is None or number(limit) is None:
+                raise Decline(f"the counter {var!r} is not set just before the loop, or its "
+                              f"limit is not a number")
+            sleeps = self._sleeps(incs, var, c0, number(limit), inclusive)  # type: ignore
+            allowed = [init.body[0].targets[0].target,  # type: ignore[attr-defined]
+                       incs[0].body[0].target,  # type: ignore[attr-defined]
+                       _counter_side(loop.test, var)]
+            if not self._private(fn, var, allowed):
+                raise Decline(f"the counter {var!r} is used outside the loop's counting")
         end = i + 1
         message: Union[None, cst.BaseExpression, object] = None
         if i + 1 < len(block) and m.matches(block[i + 1], m.If()):
@@ -649,29 +737,34 @@ class _Rewriter(cst.CSTTransformer):
                     message = None
                 else:
                     end = i + 2
-                    removed.append(post)
         if end == i + 1 and counter is not None:
             event = self._event_name(fn, not_done)
-            if event:
+            if event and not refetch:
                 return Plan(start, end, [], "event", not_done, sleeps.plus(1),  # type: ignore
-                            sleeps, interval, src, None, loop, removed, event=event)
+                            sleeps, interval, src, None, loop, event=event)
             raise Decline("the loop ends silently on timeout (no self.fail after it)")
         if sleeps is None:  # no bound: it gains one
             timeout = self.ctx.config.default_timeout
             sleeps = Count(float(math.ceil(timeout / interval - 1e-9)))
         return Plan(start, end, refetch, "cond", not_done, sleeps.plus(1), sleeps, interval, src,
-                    message, loop, removed)  # type: ignore[arg-type]
+                    message, loop)  # type: ignore[arg-type]
 
     def _sleeps(self, incs, var: str, c0: float, limit: float, inclusive: bool) -> Count:
-        """How many rounds ``var`` counts from ``c0`` to ``limit`` by its single increment."""
+        """How many rounds ``var`` counts from ``c0`` to ``limit``, counted the way Python
+        does it (``0.1`` added a hundred times stays below ``10.0``: 101 rounds)."""
         steps = [_counter_inc(s) for s in incs]
         if len(steps) != 1 or steps[0][0] != var:  # type: ignore[index]
             raise Decline(f"the counter {var!r} is not counted once per round")
-        n = (limit - c0) / steps[0][1]  # type: ignore[index]
-        rounds = round(n) + (1 if inclusive else 0) if abs(n - round(n)) < 1e-9 else math.ceil(n)
-        return Count(float(max(rounds, 0)))
+        step, value, rounds = steps[0][1], c0, 0  # type: ignore[index]
+        while (value <= limit) if inclusive else (value < limit):
+            value += step
+            rounds += 1
+            if rounds > 100000:
+                raise Decline("the loop counts more than 100000 rounds")
+        if not rounds:
+            raise Decline("the loop never runs")
+        return Count(float(rounds))
 
-    # analysis helpers
     def _count(self, node: cst.BaseExpression, fn: cst.FunctionDef) -> Count:
         value = number(node)
         if value is not None:
@@ -733,10 +826,9 @@ class _Rewriter(cst.CSTTransformer):
         raise Decline("the sleep is not the last step of the loop body")
 
     def _exits(self, probe: Sequence[cst.CSTNode]) -> "Exits":
-        kinds: Set[str] = set()
-        values: List[cst.BaseExpression] = []
+        exits = Exits(set(), [])
 
-        def visit(node: cst.CSTNode, in_loop: bool) -> None:
+        def visit(node: cst.CSTNode, in_loop: bool, in_else: bool) -> None:
             if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
                 return
             if isinstance(node, (cst.Yield, cst.Await)):
@@ -746,23 +838,29 @@ class _Rewriter(cst.CSTTransformer):
             if isinstance(node, cst.Call) and m.matches(node.func, m.Name("super")) and \
                     not node.args:
                 raise Decline("the loop calls super() without arguments")
+            if isinstance(node, (cst.Break, cst.Continue)) and not in_loop and in_else:
+                raise Decline("a break or continue in an inner loop's else clause")
             if isinstance(node, cst.Return):
-                kinds.add("return")
+                exits.kinds.add("return")
                 if node.value is not None:
-                    values.append(node.value)
+                    exits.values.append(node.value)
+                else:
+                    exits.bare += 1
             elif isinstance(node, cst.Break) and not in_loop:
-                kinds.add("break")
+                exits.kinds.add("break")
             elif isinstance(node, cst.Continue) and not in_loop:
                 raise Decline("the loop uses continue, which skips the sleep")
-            nested = in_loop or isinstance(node, (cst.For, cst.While))
             for child in node.children:
-                # a loop's else clause runs outside the loop
-                visit(child, nested and not (isinstance(node, (cst.For, cst.While))
-                                             and child is node.orelse))
+                if isinstance(node, (cst.For, cst.While)):
+                    # a loop's else clause runs outside that loop
+                    visit(child, in_loop if child is node.orelse else True,
+                          in_else or child is node.orelse)
+                else:
+                    visit(child, in_loop, in_else)
 
         for stmt in probe:
-            visit(stmt, False)
-        return Exits(kinds, values)
+            visit(stmt, False, False)
+        return exits
 
     def _counter_check(self, stmt: cst.CSTNode):
         """``if c == LIMIT: self.fail(...)`` (or ``>=``) -> (c, LIMIT)."""
@@ -775,28 +873,12 @@ class _Rewriter(cst.CSTTransformer):
         test = stmt.test  # type: ignore[attr-defined]
         return test.left.value, test.comparisons[0].comparator
 
-    def _counter_init(self, block, i: int, var: str) -> Optional[int]:
-        """Index of ``var = <number>`` among the statements just before the loop."""
-        k = i - 1
-        while k >= 0 and k >= i - 4:
-            stmt = block[k]
-            if m.matches(stmt, m.SimpleStatementLine(body=[m.Assign(
-                    targets=[m.AssignTarget(target=m.Name(var))])])):
-                return k if number(_assign_value(stmt)) is not None else None
-            k -= 1
+    def _init_value(self, stmt: cst.CSTNode, var: str) -> Optional[float]:
+        """``var = <number>`` -> the number."""
+        if m.matches(stmt, m.SimpleStatementLine(body=[m.Assign(
+                targets=[m.AssignTarget(target=m.Name(var))])])):
+            return number(_assign_value(stmt))
         return None
-
-    def _counter_private(self, fn, block, start, i, var) -> None:
-        if var in self._names_outside(fn, block[start:i + 1]):
-            raise Decline(f"the counter {var!r} is used outside the loop")
-
-    def _names_outside(self, fn: cst.FunctionDef, nodes: Sequence[cst.CSTNode]) -> List[str]:
-        skip = set(map(id, walk_all(nodes, into_scopes=True)))
-        out = []
-        for node in walk(fn.body, into_scopes=True):
-            if isinstance(node, cst.Name) and id(node) not in skip:
-                out.append(node.value)
-        return out
 
     def _fail_message(self, stmts):
         """The message of a lone ``self.fail(msg)`` statement; None for ``self.fail()``;
@@ -807,10 +889,11 @@ class _Rewriter(cst.CSTTransformer):
         call = stmts[0].body[0].value
         if not call.args:
             return None
-        if len(call.args) != 1 or call.args[0].keyword not in (None,) and \
-                call.args[0].keyword.value != "msg":
+        arg = call.args[0]
+        if len(call.args) != 1 or arg.star or \
+                (arg.keyword is not None and arg.keyword.value != "msg"):
             return _NO
-        return call.args[0].value
+        return arg.value
 
     def _event_name(self, fn: cst.FunctionDef, not_done) -> str:
         if not m.matches(not_done, m.UnaryOperation(operator=m.Not(), expression=m.Call(
@@ -830,8 +913,8 @@ class _Rewriter(cst.CSTTransformer):
     # -- rendering ---------------------------------------------------------------------------
     # Generated code is laid out as text relative to the replaced block's indentation, then
     # parsed; expressions kept from the loop keep their own line breaks.
-    def render(self, fn: cst.FunctionDef, block, plan: Plan) -> Tuple[List[cst.BaseStatement],
-                                                                      str]:
+    def render(self, fn: cst.FunctionDef, block, plan: Plan):
+        """(new statements, the helper used, effects to apply if the rewrite is kept)."""
         indent = self._indent_of(block[plan.start])
         kept = set(comments(cst.Module(body=list(plan.probe))))
         if plan.message is not None:
@@ -842,13 +925,14 @@ class _Rewriter(cst.CSTTransformer):
         moved = [c for node in plan.removed for c in comments(node) if c not in kept]
         if plan.style == "event":
             text = f"{plan.event}.wait({plan.sleeps.seconds(plan.interval)})\n"
-            return self._finish(text, moved, leading, indent), f"{plan.event}.wait()"
-        helper = self.assert_helper()
-        if helper is not None and not self._asserts_in(plan.probe):
+            return self._finish(text, moved, leading, indent), f"{plan.event}.wait()", []
+        helper = self.assert_helper(fn)
+        if helper is not None and self._assert_safe(plan):
             text, name = self._render_assert(fn, block, plan, helper, indent)
+            pending: list = []
         else:
-            text, name = self._render_wait_until(fn, block, plan, indent)
-        return self._finish(text, moved, leading, indent), name
+            text, name, pending = self._render_wait_until(fn, block, plan, indent)
+        return self._finish(text, moved, leading, indent), name, pending
 
     def _finish(self, text: str, moved: List[str], leading, indent: str):
         """Parse the new code; it takes the loop's leading lines and the comments of the
@@ -867,49 +951,68 @@ class _Rewriter(cst.CSTTransformer):
         stmts[0] = stmts[0].with_changes(leading_lines=lines + list(stmts[0].leading_lines))
         return stmts
 
-    def _asserts_in(self, probe) -> bool:
-        for node in walk_all(probe):
+    def _assert_safe(self, plan: Plan) -> bool:
+        """Can the probe run under an assert-retry helper, which retries on AssertionError
+        and builds the failure message on every try? Not if anything in it may raise
+        AssertionError (an assert, a raise, a call of the test's own methods or of a plain
+        function) or if the message calls anything."""
+        nodes = list(plan.probe) + ([plan.not_done] if plan.not_done is not None else [])
+        for node in walk_all(nodes):
             if isinstance(node, (cst.Assert, cst.Raise)):
-                return True
-            if m.matches(node, m.Call(func=m.Attribute(value=m.Name("self")))):
-                if node.func.attr.value.startswith(("assert", "fail")):  # type: ignore
-                    return True
-        return False
+                return False
+            if isinstance(node, cst.Call):
+                func = node.func
+                if m.matches(func, m.Attribute(value=m.Name("self"))):
+                    return False
+                if isinstance(func, cst.Name) and func.value not in SAFE_BUILTINS:
+                    return False
+        return plan.message is None or not any(isinstance(n, cst.Call)
+                                               for n in walk(plan.message))
 
-    def _state(self, block, plan: Plan) -> Tuple[List[str], List[str]]:
-        """Names the probe assigns that code outside it needs: (after the loop, in message)."""
+    def _state(self, fn: cst.FunctionDef, block, plan: Plan) -> Tuple[List[str], List[str]]:
+        """Names the probe binds that must stay the function's own (``nonlocal``): those
+        code outside the probe reads or binds, and parameters. (after, in message)."""
         assigned = assigned_names(plan.probe)
+        outside_nodes = [s for k, s in enumerate(block) if not plan.start <= k < plan.end]
+        params = {p.name.value for p in _all_params(fn)}
+        shared = set(names_read(outside_nodes)) | assigned_names(outside_nodes) | params
+        if plan.not_done is not None and plan.style != "cond":
+            shared |= set(names_read([plan.not_done]))
+        declared = {n.value for node in walk(fn.body, into_scopes=False)
+                    if isinstance(node, (cst.Global, cst.Nonlocal)) for n in
+                    (x.name for x in node.names)}
         in_message = [n for n in dict.fromkeys(names_read([plan.message]) if plan.message
                                                  else []) if n in assigned]
-        outside_nodes = [s for k, s in enumerate(block) if not plan.start <= k < plan.end]
-        outside = set(names_read(outside_nodes)) | assigned_names(outside_nodes)
-        after = [n for n in sorted(assigned) if n in outside]
+        after = [n for n in sorted(assigned) if n in shared]
+        if declared & set(after + in_message):
+            raise Decline("the loop binds a name declared global or nonlocal")
         return after, in_message
 
-    def _state_plan(self, block, plan: Plan, after: List[str], in_message: List[str],
+    def _state_plan(self, fn, block, plan: Plan, after: List[str], in_message: List[str],
                     assert_style: bool) -> Tuple[List[str], str]:
         """Which probe names become ``nonlocal``, and which one (if any) the helper returns."""
         if plan.style == "cond" and len(after) == 1 and not in_message:
             var = after[0]
             outside = [s for k, s in enumerate(block) if not plan.start <= k < plan.end]
+            params = {p.name.value for p in _all_params(fn)}
             subscripted = any(m.matches(n, m.Subscript(value=m.Name(var)))
                               for n in walk(plan.not_done))  # type: ignore[arg-type]
-            if var not in assigned_names(outside) and (assert_style or subscripted):
+            if var not in assigned_names(outside) and var not in params and \
+                    (assert_style or subscripted):
                 return [], var
         return list(dict.fromkeys(after + in_message)), ""
 
     def _init_lines(self, fn, block, plan: Plan, names: List[str]) -> str:
-        params = {p.name.value for p in fn.params.params} | \
-            {p.name.value for p in fn.params.kwonly_params}
         outside = [s for k, s in enumerate(block) if not plan.start <= k < plan.end]
-        bound = assigned_names(outside) | params
+        bound = assigned_names(outside) | {p.name.value for p in _all_params(fn)}
         return "".join(f"{n} = None\n" for n in names if n not in bound)
 
     def _nested_name(self, fn: cst.FunctionDef, base: str) -> str:
-        used = set(names_read([fn]))
+        used = set(names_read([fn])) | self.taken
         name, k = base, 2
         while name in used:
             name, k = f"{base}_{k}", k + 1
+        self.taken.add(name)
         return name
 
     def _def_text(self, block, plan: Plan, before: str, name: str, body: str) -> str:
@@ -992,8 +1095,9 @@ class _Rewriter(cst.CSTTransformer):
 
     def _render_assert(self, fn, block, plan: Plan, helper: catalog.Helper, indent: str):
         unit = self.indent_unit
-        after, _ = self._state(block, plan)
-        nonlocal_names, result_var = self._state_plan(block, plan, after, [], assert_style=True)
+        after, _ = self._state(fn, block, plan)
+        nonlocal_names, result_var = self._state_plan(fn, block, plan, after, [],
+                                                      assert_style=True)
         name = self._nested_name(fn, "_check")
         body = f"{unit}nonlocal {', '.join(nonlocal_names)}\n" if nonlocal_names else ""
         body += self._probe_text(plan, "")
@@ -1023,12 +1127,16 @@ class _Rewriter(cst.CSTTransformer):
         if not module:
             raise Decline("no fixtures module for the wait_until helper (set fixtures-module "
                           "in [tool.testsec-fix])")
-        values = self._exits(plan.probe).values
+        exits = self._exits(plan.probe)
+        values = exits.values
+        if plan.style == "exit" and values and exits.bare:
+            raise Decline("the loop returns a value on one path and nothing on another; "
+                          "wait_until needs a true value to stop")
         if plan.style == "exit" and not all(self._truthy(v, plan) for v in values):
             raise Decline("the loop returns a value that may be falsy, which wait_until "
                           "would take for 'not yet'")
-        after, in_message = self._state(block, plan)
-        nonlocal_names, result_var = self._state_plan(block, plan, after, in_message,
+        after, in_message = self._state(fn, block, plan)
+        nonlocal_names, result_var = self._state_plan(fn, block, plan, after, in_message,
                                                       assert_style=False)
         unit = self.indent_unit
         timeout = plan.sleeps.seconds(plan.interval)
@@ -1038,7 +1146,7 @@ class _Rewriter(cst.CSTTransformer):
         else:
             msg = self._message(plan, timeout, room, at=8, line=0)
             msg = ["message=" + msg[0]] + msg[1:]
-        func = self._wait_until_ref(module)
+        func, pending = self._wait_until_ref(module)
         before = self._init_lines(fn, block, plan, nonlocal_names)
         predicate = None
         if plan.style == "cond" and not nonlocal_names and not result_var:
@@ -1058,7 +1166,7 @@ class _Rewriter(cst.CSTTransformer):
         args = [[predicate], [f"timeout={timeout}"], [f"interval={plan.interval_src}"], msg]
         prefix = self._prefix(block, plan, result_var, plan.style == "exit" and bool(values))
         text += self._call(prefix, func, args, indent) + "\n"
-        return text, func
+        return text, func, pending
 
     def _lambda(self, plan: Plan, budget: str, col: int) -> List[str]:
         """``message=lambda: <message>``, the message in parentheses on lines of its own
@@ -1074,16 +1182,37 @@ class _Rewriter(cst.CSTTransformer):
         return lines
 
     def _truthy(self, value: cst.BaseExpression, plan: Plan) -> bool:
-        """A returned value wait_until can pass on: a true literal, or a name the probe has
-        subscripted with a constant key (a container with that key is not empty)."""
+        """A returned value wait_until can pass on: ``True``, or a name bound once in the
+        probe and returned under an ``if`` that looks it up with a constant key (a dict or
+        list that has the key is not empty)."""
         if m.matches(value, m.Name("True")):
             return True
-        if isinstance(value, cst.Name):
-            for node in walk_all(plan.probe):
-                if m.matches(node, m.Subscript(value=m.Name(value.value), slice=[
-                        m.SubscriptElement(slice=m.Index(value=m.SimpleString() | m.Integer()))])):
-                    return True
-        return False
+        if not isinstance(value, cst.Name):
+            return False
+        name = value.value
+        binds = [n for n in _name_nodes(cst.Module(body=list(plan.probe)), name)
+                 if id(n) in _rebinding_names(cst.Module(body=list(plan.probe)))]
+        augmented = [n for n in walk_all(plan.probe) if isinstance(n, (cst.AugAssign,
+                                                                       cst.NamedExpr))]
+        if len(binds) != 1 or any(name in assigned_names([n]) for n in augmented):
+            return False
+        lookup = m.Subscript(value=m.Name(name), slice=[m.SubscriptElement(
+            slice=m.Index(value=m.SimpleString() | m.Integer()))])
+
+        def guarded(node: cst.CSTNode, tests: Tuple[cst.CSTNode, ...]) -> Optional[bool]:
+            if node is value:
+                return any(m.findall(t, lookup) for t in tests)
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                return None
+            inner = tests + ((node.test,) if isinstance(node, cst.If) else ())
+            for child in node.children:
+                found = guarded(child, inner if child is not getattr(node, "orelse", None)
+                                else tests)
+                if found is not None:
+                    return found
+            return None
+
+        return any(guarded(stmt, ()) for stmt in plan.probe)
 
     def _prefix(self, block, plan: Plan, result_var: str, values: bool) -> str:
         """``return `` or ``name = `` before the helper call; ``x = helper(...)`` followed by
@@ -1120,23 +1249,40 @@ class _Rewriter(cst.CSTTransformer):
             return None
         return "lambda: " + code.strip()
 
-    def _wait_until_ref(self, module: str) -> str:
-        self.ctx.require_helper(HelperRequest(module, "wait_until", WAIT_UNTIL,
-                                             (ImportRequest("time"),)))
+    def _wait_until_ref(self, module: str):
+        """How the file calls wait_until, and what to do if the rewrite is kept (import the
+        module, ask for the helper)."""
+        effects = [lambda: self.ctx.require_helper(
+            HelperRequest(module, "wait_until", WAIT_UNTIL, (ImportRequest("time"),)))]
         if self.ctx.project.module_name(self.ctx.path) == module:
-            return "wait_until"
+            return "wait_until", effects
         for bound, path in self.bindings.items():
             if path == module:
-                return f"{bound}.wait_until"
+                return f"{bound}.wait_until", effects
         parent, _, leaf = module.rpartition(".")
-        used = set(names_read([self.module])) | set(self.bindings)
-        alias = leaf if leaf not in used else f"testsec_{leaf}"
-        if parent:
-            self.ctx.add_import(parent, leaf, alias if alias != leaf else "")
-        else:
-            self.ctx.add_import(module, "", alias if alias != leaf else "")
-        self.bindings[alias] = module
-        return f"{alias}.wait_until"
+        alias = leaf if leaf not in self.file_names() else f"testsec_{leaf}"
+        request = ImportRequest(parent, leaf, alias if alias != leaf else "") if parent else \
+            ImportRequest(module, "", alias if alias != leaf else "")
+
+        def add() -> None:
+            self.ctx.add_import(request.module, request.name, request.asname)
+            self.bindings[alias] = module
+
+        return f"{alias}.wait_until", effects + [add]
+
+    def file_names(self) -> Set[str]:
+        """Every name the whole file binds or reads (not only the parts given to LibCST)."""
+        if self._file_names is None:
+            names = set(ast_bindings(self.ctx.tree))
+            for node in ast.walk(self.ctx.tree):
+                if isinstance(node, ast.Name):
+                    names.add(node.id)
+                elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    names.add(node.name)
+                elif isinstance(node, ast.arg):
+                    names.add(node.arg)
+            self._file_names = names
+        return self._file_names
 
     def _call(self, prefix: str, func: str, args: List[List[str]], indent: str) -> str:
         """``prefix func(args)`` within the line length: on one line if it fits, else broken
@@ -1236,40 +1382,57 @@ class _ExitsToReturns(cst.CSTTransformer):
 _NO = object()
 
 
-def _split_args(text: str) -> List[str]:
-    """Top-level comma-separated pieces of an argument list."""
-    out, depth, current, quote = [], 0, "", ""
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            current += ch
-            if ch == "\\":
-                current += text[i + 1]
-                i += 1
-            elif text.startswith(quote, i):
-                current += quote[1:]
-                i += len(quote) - 1
-                quote = ""
-        elif ch in "'\"":
-            quote = text[i:i + 3] if text[i:i + 3] in ("'''", '"""') else ch
-            current += quote
-            i += len(quote) - 1
-        elif ch in "([{":
-            depth += 1
-            current += ch
-        elif ch in ")]}":
-            depth -= 1
-            current += ch
-        elif ch == "," and depth == 0:
-            out.append(current.strip())
-            current = ""
-        else:
-            current += ch
-        i += 1
-    if current.strip():
-        out.append(current.strip())
+def _all_params(fn: cst.FunctionDef) -> List[cst.Param]:
+    p = fn.params
+    star = [p.star_arg] if isinstance(p.star_arg, cst.Param) else []
+    kw = [p.star_kwarg] if p.star_kwarg else []
+    return [*p.posonly_params, *p.params, *star, *p.kwonly_params, *kw]
+
+
+def _name_nodes(root: cst.CSTNode, var: str) -> List[cst.Name]:
+    """Every use of the name ``var`` below ``root`` (not attribute or keyword names)."""
+    out: List[cst.Name] = []
+
+    def visit(node: cst.CSTNode) -> None:
+        if isinstance(node, cst.Name):
+            if node.value == var:
+                out.append(node)
+            return
+        if isinstance(node, cst.Attribute):
+            visit(node.value)
+            return
+        if isinstance(node, cst.Arg):
+            visit(node.value)
+            return
+        if isinstance(node, cst.Param):
+            if node.default is not None:
+                visit(node.default)
+            return
+        for child in node.children:
+            visit(child)
+
+    visit(root)
     return out
+
+
+def _rebinding_names(root: cst.CSTNode) -> Set[int]:
+    """ids of plain names that are only bound (``for x in``, ``x = ...``): such a use
+    cannot read a value left by another statement."""
+    out: Set[int] = set()
+    for node in walk(root, into_scopes=True):
+        if isinstance(node, cst.For) and isinstance(node.target, cst.Name):
+            out.add(id(node.target))
+        elif isinstance(node, cst.AssignTarget) and isinstance(node.target, cst.Name):
+            out.add(id(node.target))
+    return out
+
+
+def _counter_side(test: cst.BaseExpression, var: str) -> cst.CSTNode:
+    """The ``var`` name of the ``var < N`` part of a loop condition."""
+    for node in walk(test):
+        if m.matches(node, m.Comparison(left=m.Name(var))):
+            return node.left  # type: ignore[attr-defined]
+    return test
 
 
 def _is_docstring(stmt: cst.CSTNode) -> bool:
@@ -1320,37 +1483,48 @@ def _ends_with_exit(stmts) -> bool:
     return m.matches(last, m.SimpleStatementLine(body=[m.Return() | m.Break() | m.Raise()]))
 
 
-def _adaptable(call: cst.Call, adapt: List[str]) -> bool:
-    if any(a.star for a in call.args):
-        return False
-    return len(call.args) == len([a for a in adapt if not a.startswith("+")])
+def _not_adaptable(call: cst.Call, adapt: List[Tuple[str, str, bool]]) -> str:
+    """Why a call of a shadowing method cannot become a call of the inherited helper ('' if
+    it can)."""
+    params = [a for a in adapt if not a[0].startswith("+")]
+    if any(arg.star for arg in call.args) or len(call.args) != len(params):
+        return "a call of it passes arguments that cannot be mapped"
+    for k, arg in enumerate(call.args):
+        local = arg.keyword.value if arg.keyword is not None else params[k][0]
+        spec = next((p for p in params if p[0] == local), None)
+        if spec is None:
+            return f"a call of it passes an unknown argument {local!r}"
+        if spec[2] and not is_string_literal(arg.value):
+            return (f"a call of it passes {local!r} as something else than a string, which "
+                    f"cannot be told apart from a list")
+    return ""
 
 
-def _adapt_call(call: cst.Call, adapt: List[str], wrap: Optional[int]) -> cst.Call:
-    """Arguments of a call of a removed shadowing method, for the inherited helper: renamed
-    keywords, a scalar wrapped in a list (``[]name``), a retry budget added (``+kw=N``) on a
-    new line starting at column ``wrap`` if given."""
+def _adapt_call(call: cst.Call, adapt: List[Tuple[str, str, bool]],
+                wrap: Optional[int]) -> cst.Call:
+    """A call of a removed shadowing method, made a call of the inherited helper: keywords
+    renamed, a string wrapped in a list, a retry budget added (on a new line starting at
+    column ``wrap``, if given)."""
+    params = [a for a in adapt if not a[0].startswith("+")]
     args = list(call.args)
-    extra = [spec[1:].split("=", 1) for spec in adapt if spec.startswith("+")]
-    adapt = [spec for spec in adapt if not spec.startswith("+")]
+    for k, arg in enumerate(args):
+        local = arg.keyword.value if arg.keyword is not None else params[k][0]
+        _, theirs, wrap_list = next(p for p in params if p[0] == local)
+        value = cst.List([cst.Element(arg.value)]) if wrap_list else arg.value
+        args[k] = arg.with_changes(
+            value=value, keyword=cst.Name(theirs) if arg.keyword is not None else None)
     space: cst.BaseParenthesizableWhitespace = cst.SimpleWhitespace(" ")
     if wrap is not None:
         space = cst.ParenthesizedWhitespace(indent=False,
                                             last_line=cst.SimpleWhitespace(" " * wrap))
-    for keyword, value in extra:
+    for keyword, value, _ in adapt:
+        if not keyword.startswith("+"):
+            continue
         if args:
             args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=space))
-        args.append(cst.Arg(cst.parse_expression(value), keyword=cst.Name(keyword),
+        args.append(cst.Arg(cst.parse_expression(value), keyword=cst.Name(keyword[1:]),
                             equal=cst.AssignEqual(cst.SimpleWhitespace(""),
                                                   cst.SimpleWhitespace(""))))
-    for k, (arg, spec) in enumerate(zip(args, adapt)):
-        wrap = spec.startswith("[]")
-        name = spec[2:] if wrap else spec
-        value = arg.value
-        if wrap:
-            value = cst.List([cst.Element(value)])
-        keyword = cst.Name(name) if arg.keyword is not None else None
-        args[k] = arg.with_changes(value=value, keyword=keyword)
     return call.with_changes(args=args)
 
 
