@@ -42,6 +42,15 @@ class Case:
         first = self.before.read_text(encoding="utf-8").splitlines()[0]
         return first.split(":", 1)[1].strip() if first.startswith("# decline:") else None
 
+    @property
+    def expected_lines(self) -> Optional[dict]:
+        """For a report-only check: line -> codes marked ``# expect: CODE`` on it."""
+        marks = {}
+        for number, line in enumerate(self.before.read_text(encoding="utf-8").splitlines(), 1):
+            if "# expect:" in line:
+                marks[number] = set(line.split("# expect:", 1)[1].split())
+        return marks
+
     def run(self, text: Optional[str] = None) -> FileResult:
         source = self.before.read_text(encoding="utf-8") if text is None else text
         return fix_source(source, path=f"tests/test_{self.name}.py", config=CONFIG)

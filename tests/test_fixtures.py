@@ -6,6 +6,9 @@ import ast
 import pytest
 
 from fixture_cases import UPDATE, Case, cases
+from testsec_fix.registry import all_codemods
+
+REPORT_ONLY = [cls for cls in all_codemods() if not cls.fixable]
 
 
 @pytest.mark.parametrize("case", cases(), ids=str)
@@ -13,6 +16,14 @@ def test_fixture(case: Case) -> None:
     result = case.run()
     assert result.error is None, result.error
     declined = [f.reason or "" for f in result.findings if not f.fixed]
+    codes = {f.code for f in result.findings}
+    marks = case.expected_lines
+    for code in {c for found in marks.values() for c in found} | codes:
+        if any(c == code for found in marks.values() for c in found) or \
+                code in [cls.code for cls in REPORT_ONLY]:
+            flagged = sorted({f.line for f in result.findings if f.code == code})
+            wanted = sorted(n for n, found in marks.items() if code in found)
+            assert flagged == wanted, f"{code} flagged lines {flagged}, marked {wanted}"
     if case.decline is not None:
         assert any(case.decline in r for r in declined), \
             f"expected a finding not fixed because {case.decline!r}, got {declined}"

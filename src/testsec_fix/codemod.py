@@ -87,6 +87,11 @@ class Context:
         line, col = self.line_of(node)
         self.findings.append(Finding(self.code, line, col, message, fixed, reason))
 
+    def report_at(self, node: ast.AST, message: str, reason: str) -> None:
+        """A finding at an ``ast`` node, from ``check`` (not fixed)."""
+        self.findings.append(Finding(self.code, getattr(node, "lineno", 0),
+                                     getattr(node, "col_offset", 0), message, False, reason))
+
     def add_import(self, module: str, name: str = "", asname: str = "") -> None:
         request = ImportRequest(module, name, asname)
         if request not in self.imports:
@@ -107,8 +112,12 @@ class Codemod:
     code: ClassVar[str]  # stable, e.g. "TSF101"
     name: ClassVar[str]  # kebab-case name of the anti-pattern
     safe: ClassVar[bool]  # whether the fix is applied without --unsafe-fixes
+    fixable: ClassVar[bool] = True  # False: a report-only check
     trigger: ClassVar["re.Pattern[str]"]  # a file whose text does not match is never parsed
     test_code_only: ClassVar[bool] = True  # only files the config counts as test code
+
+    def check(self, tree: ast.Module, ctx: Context) -> None:
+        """Report findings from the ``ast`` alone (``ctx.report_at``); no LibCST needed."""
 
     def regions(self, tree: ast.Module, ctx: Context) -> Optional[Set[ast.stmt]]:
         """The statements of ``tree`` this codemod needs to see: top-level statements, or
@@ -120,4 +129,4 @@ class Codemod:
         return None
 
     def transform(self, module: cst.Module, ctx: Context) -> cst.Module:
-        raise NotImplementedError
+        return module

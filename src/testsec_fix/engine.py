@@ -51,10 +51,14 @@ def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = 
 
     contexts: List[Tuple[Codemod, Context]] = []
     keep: Optional[set] = set()
+    checked: List[Finding] = []
     for codemod in triggered:
         ctx = Context(path=path, config=config, tree=tree, text=text, project=project,
                       code=codemod.code)
         try:
+            codemod.check(tree, ctx)
+            checked.extend(ctx.findings)
+            ctx.findings = []
             wanted = codemod.regions(tree, ctx)
         except Exception as exc:  # a codemod bug must not stop the batch
             return FileResult(path, text, text, error=f"{codemod.code} crashed: {exc!r}")
@@ -66,7 +70,7 @@ def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = 
             keep |= wanted
         contexts.append((codemod, ctx))
     if not contexts:
-        return FileResult(path, text, text)
+        return FileResult(path, text, text, findings=_sorted(checked))
 
     lines = split_lines(text)
     sparse = make_sparse(lines, tree, keep) if keep is not None else None
@@ -89,11 +93,16 @@ def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = 
     except cst.ParserSyntaxError as exc:
         return FileResult(path, text, text, error=f"syntax error (LibCST): {exc.message}")
 
+    findings = _sorted(checked + list(findings))
     if after != text:
         after, error = _finish(text, after, parsed, new)
         if error:
             return FileResult(path, text, text, findings=findings, error=error)
     return FileResult(path, text, after, findings=findings, helpers=helpers)
+
+
+def _sorted(findings: List[Finding]) -> Tuple[Finding, ...]:
+    return tuple(sorted(findings, key=lambda f: (f.line, f.column, f.code)))
 
 
 class _CodemodCrash(Exception):
@@ -117,7 +126,6 @@ def _transform(code: str, line_map: Optional[List[int]],
         helpers.extend(h for h in ctx.helpers if h not in helpers)
         requests.extend(r for r in ctx.imports if r not in requests)
     module = imports.apply(module, requests)
-    findings.sort(key=lambda f: (f.line, f.column, f.code))
     return module.code, tuple(findings), tuple(helpers)
 
 
