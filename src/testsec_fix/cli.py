@@ -14,6 +14,7 @@ import click
 from . import __version__
 from .config import ConfigError, find_config, load_config
 from .engine import run
+from .project import find_root
 from .model import FileResult
 from .registry import all_codemods, by_code
 
@@ -66,10 +67,14 @@ def main() -> None:
 @click.option("--jobs", "-j", type=int, default=None,
               help="Worker processes (default: the number of cores).")
 @click.option("--color/--no-color", default=None, help="Color the diffs (default: on a terminal).")
-@click.option("--quiet", "-q", is_flag=True, help="No summary on stderr.")
+@click.option("--quiet", "-q", is_flag=True, help="No summary or progress bar on stderr.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False),
+              help="Where results are cached (default: .testsec-cache in the project root).")
 def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Optional[str],
         fmt: str, config_path: Optional[str], fixtures_module: Optional[str],
-        jobs: Optional[int], color: Optional[bool], quiet: bool) -> None:
+        jobs: Optional[int], color: Optional[bool], quiet: bool, no_cache: bool,
+        cache_dir: Optional[str]) -> None:
     """Rewrite the Python test files under PATH... in place (or show the diffs)."""
     try:
         config = load_config(config_path or find_config(paths[0]))
@@ -81,9 +86,13 @@ def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Opti
     jobs = jobs or os.cpu_count() or 1
     out = click.get_text_stream("stdout")
     colored = out.isatty() if color is None else color
+    if not no_cache and not cache_dir:
+        cache_dir = os.path.join(find_root(paths[0]), ".testsec-cache")
     results: List[FileResult] = []
     records = []
-    for result in run(paths, config, write=not dry_run, jobs=jobs):
+    bar = _Progress(enabled=not quiet and sys.stderr.isatty())
+    for result in run(paths, config, write=not dry_run, jobs=jobs,
+                      cache_dir=None if no_cache else cache_dir, progress=bar.update):
         results.append(result)
         if result.error:
             click.echo(f"{_rel(result.path)}: error: {result.error}", err=True)
@@ -98,6 +107,7 @@ def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Opti
                                err=True)
         else:
             records.extend(_record(result, f) for f in result.findings)
+    bar.close()
     if fmt == "json":
         click.echo(json.dumps(records, indent=2))
     if not quiet:
@@ -126,6 +136,32 @@ def explain(code: str) -> None:
         sys.exit(2)
     click.echo(f"# {cls.code} {cls.name} ({'safe' if cls.safe else 'unsafe'} fix)\n")
     click.echo(inspect.getdoc(cls))
+
+
+class _Progress:
+    """A progress bar on stderr for long runs on a terminal."""
+
+    MIN_FILES = 200
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar = None
+        self.done = 0
+
+    def update(self, done: int, total: int) -> None:
+        if not self.enabled or total < self.MIN_FILES:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="testsec-fix", file=sys.stderr,
+                                         show_pos=True)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
 
 
 def _codes(value: Optional[str]):

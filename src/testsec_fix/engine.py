@@ -6,6 +6,7 @@ reading, worker processes, the helper modules rewrites ask for, and writing.
 from __future__ import annotations
 
 import ast
+import itertools
 import os
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
@@ -15,6 +16,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Ty
 import libcst as cst
 
 from . import imports
+from .cache import Cache
 from .codemod import Codemod, Context, NoProject, Project
 from .config import Config
 from .model import FileResult, Finding, HelperRequest
@@ -189,18 +191,28 @@ def discover(paths: Sequence[str], config: Config) -> Iterator[str]:
                 yield full
 
 
-def _fix_file(path: str, config: Config, root: Optional[str]) -> Tuple[FileResult, Optional[SourceFile]]:
+def _fix_file(path: str, config: Config, root: Optional[str],
+              cache_dir: Optional[str] = None) -> Tuple[FileResult, Optional[SourceFile]]:
     try:
         source = read_source(path)
     except SourceError as exc:
         return FileResult(path, error=str(exc)), None
-    project: Project = FileProject(root or find_root(path), config)
+    cache = Cache(cache_dir, config) if cache_dir else None
+    key = cache.key(path, source.digest.encode()) if cache else ""
+    if cache:
+        hit = cache.get(key, source.text)
+        if hit is not None:
+            return hit, source
+    project = FileProject(root or find_root(path), config)
     result = fix_source(source.text, path=path, config=config, project=project)
+    if cache:
+        cache.put(key, result, project.depends)
     return result, source
 
 
-def _fix_batch(batch: List[str], config: Config, root: Optional[str]):
-    return [_fix_file(path, config, root) for path in batch]
+def _fix_batch(batch: List[str], config: Config, root: Optional[str],
+               cache_dir: Optional[str]):
+    return [_fix_file(path, config, root, cache_dir) for path in batch]
 
 
 def _screen(path: str, config: Config, codemods) -> bool:
@@ -220,25 +232,35 @@ def _screen(path: str, config: Config, codemods) -> bool:
 
 
 def run(paths: Sequence[str], config: Optional[Config] = None, *, write: bool = False,
-        jobs: int = 1, root: Optional[str] = None, progress=None) -> Iterator[FileResult]:
+        jobs: int = 1, root: Optional[str] = None, cache_dir: Optional[str] = None,
+        progress=None) -> Iterator[FileResult]:
     """Fix every Python file under ``paths``; yields one result per file (unchanged files too),
-    then one per helper module the rewrites need. With ``write``, changed files are written."""
+    then one per helper module the rewrites need. With ``write``, changed files are written.
+    ``cache_dir``: reuse results of files unchanged since a run with the same config.
+    ``progress(done, total)`` is called as files are done."""
     config = config or Config()
     codemods = selected_codemods(config)
     files = list(discover(paths, config))
     todo, sources = [], {}
+    done = 0
     for path in files:
         if os.path.isfile(path) and not _screen(path, config, codemods):
-            if progress:
-                progress(1)
+            done += 1
             yield FileResult(path, skipped=True)
         else:
             todo.append(path)
+    if progress:
+        progress(done, len(files))
     helpers: Dict[str, List[HelperRequest]] = defaultdict(list)
     project_root = root
-    for result, source in _map(todo, config, root, jobs):
+    if cache_dir:  # answer from the cache here; only the rest goes to the workers
+        cached, todo = _from_cache(todo, config, cache_dir)
+    else:
+        cached = []
+    for result, source in itertools.chain(cached, _map(todo, config, root, jobs, cache_dir)):
+        done += 1
         if progress:
-            progress(1)
+            progress(done, len(files))
         if source is not None:
             sources[result.path] = source
         for request in result.helpers:
@@ -255,16 +277,34 @@ def run(paths: Sequence[str], config: Optional[Config] = None, *, write: bool = 
         yield result
 
 
-def _map(todo: List[str], config: Config, root: Optional[str], jobs: int):
+def _from_cache(todo: List[str], config: Config, cache_dir: str):
+    cache = Cache(cache_dir, config)
+    hits, misses = [], []
+    for path in todo:
+        try:
+            source = read_source(path)
+        except SourceError:
+            misses.append(path)
+            continue
+        hit = cache.get(cache.key(path, source.digest.encode()), source.text)
+        if hit is None:
+            misses.append(path)
+        else:
+            hits.append((hit, source))
+    return hits, misses
+
+
+def _map(todo: List[str], config: Config, root: Optional[str], jobs: int,
+         cache_dir: Optional[str]):
     if jobs <= 1 or len(todo) < 8:
         for path in todo:
-            yield _fix_file(path, config, root)
+            yield _fix_file(path, config, root, cache_dir)
         return
     size = max(1, min(16, len(todo) // (jobs * 4)))
     batches = [todo[i:i + size] for i in range(0, len(todo), size)]
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         for results in pool.map(_fix_batch, batches, [config] * len(batches),
-                                [root] * len(batches)):
+                                [root] * len(batches), [cache_dir] * len(batches)):
             yield from results
 
 

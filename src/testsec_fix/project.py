@@ -7,6 +7,7 @@ import os
 from functools import lru_cache
 from typing import Dict, Optional, Tuple
 
+from .cache import Stamp, stamp
 from .config import Config
 from .imports import ast_bindings
 
@@ -33,13 +34,19 @@ class FileProject:
         self.root = os.path.abspath(root)
         self.config = config
         self._modules: Dict[str, Optional[ast.Module]] = {}
+        # Every file whose presence or content a result may depend on, as it was seen.
+        self.depends: Dict[str, Stamp] = {}
+
+    def _isfile(self, path: str) -> bool:
+        self.depends[path] = stamp(path)
+        return self.depends[path] != (-1, -1) and os.path.isfile(path)
 
     # -- module names and files ------------------------------------------------------------
     def module_name(self, path: str) -> Optional[str]:
         path = os.path.abspath(path)
         folder, base = os.path.split(path)
         parts = [] if base == "__init__.py" else [os.path.splitext(base)[0]]
-        while os.path.isfile(os.path.join(folder, "__init__.py")):
+        while self._isfile(os.path.join(folder, "__init__.py")):
             parts.insert(0, os.path.basename(folder))
             parent = os.path.dirname(folder)
             if parent == folder:
@@ -52,12 +59,12 @@ class FileProject:
     def module_file(self, dotted: str) -> Optional[str]:
         base = os.path.join(self.root, *dotted.split("."))
         for candidate in (base + ".py", os.path.join(base, "__init__.py")):
-            if os.path.isfile(candidate):
+            if self._isfile(candidate):
                 return candidate
         return None
 
     def is_package(self, dotted: str) -> bool:
-        return os.path.isfile(os.path.join(self.root, *dotted.split("."), "__init__.py"))
+        return self._isfile(os.path.join(self.root, *dotted.split("."), "__init__.py"))
 
     def module_path_for(self, dotted: str) -> str:
         """Where module ``dotted`` lives or will be created."""

@@ -6,16 +6,47 @@ import re
 from typing import Iterator, List, Optional, Tuple
 
 from ..codemod import Codemod, Context
+from ..sparse import split_lines, statement_lines
 
 # Words that make a name a credential's, once the name is split into words.
 SECRET_WORDS = {"password", "passwords", "passwd", "pwd", "pass", "passphrase", "secret",
                 "secrets", "token", "tokens", "credential", "credentials", "apikey", "psk"}
 # "key" is a credential only after one of these ("access_key", "hmac_key").
 KEY_QUALIFIERS = {"api", "access", "secret", "private", "hmac", "encryption", "auth",
-                  "signing", "master", "shared", "session", "client", "root"}
+                  "signing", "master", "shared", "session", "client", "root", "fixed"}
+# Words after a credential word that say what form the secret takes, not what else it is.
+VALUE_WORDS = {"value", "values", "data", "string", "str", "text", "bytes", "material",
+               "plain", "plaintext", "raw", "hex", "b64", "base64"}
+# Assertions whose two arguments are compared.
+COMPARING = {"assertEqual", "assertEquals", "assertNotEqual", "assertIs", "assertIsNot"}
+_CLASS_NAME = re.compile(r"^[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+$")
 KEY_WORDS = {"key", "keys"}
 # A name that is about a public or identifying part is not a secret's.
 NOT_SECRET_WORDS = {"public", "pub", "keypair", "keypairs"}
+
+
+class Screen:
+    """Does a text (or line) hold a possible credential site: a credential-ish word right
+    before a quote, a colon, ``=`` or a comparison; a comparison right before one; a URL
+    with a password; a PEM private key? A literal scan first (fast), then a small anchored
+    check at each hit."""
+
+    WORD = re.compile("pass|pwd|secret|token|key|credential", re.I)
+    AFTER = re.compile(r"\w*['\"]?\]?\s*(?::|==|!=|=)")
+    BEFORE = re.compile(r"(?:==|!=)\s*[\w.\[\]'\"]*$")
+
+    def search(self, text: str) -> bool:
+        if "PRIVATE KEY-----" in text or url_password(text) is not None:
+            return True
+        for match in self.WORD.finditer(text):
+            if self.AFTER.match(text, match.end()):
+                return True
+            start = text.rfind("\n", 0, match.start()) + 1
+            if text.find("=", start, match.start()) >= 0 and \
+                    self.BEFORE.search(text, start, match.start()):
+                return True
+        return False
+
 
 
 def name_words(name: str) -> List[str]:
@@ -28,22 +59,34 @@ def is_credential_name(name: str) -> bool:
     """A credential word, and nothing after it that describes it (``secret_uuid``,
     ``token_type``, ``key_name`` and ``password_field`` name something else)."""
     words = name_words(name)
-    if not words or NOT_SECRET_WORDS.intersection(words):
-        return False
+    if not words or NOT_SECRET_WORDS.intersection(words) or _CLASS_NAME.match(name):
+        return False  # a class name (``ConsoleAuthToken``) names no secret
     last = len(words) - 1
     for k, word in enumerate(words):
         secret = word in SECRET_WORDS or (
             word in KEY_WORDS and k > 0 and words[k - 1] in KEY_QUALIFIERS)
         if secret:
             rest = words[k + 1:]
-            return k == last or all(w in SECRET_WORDS | KEY_WORDS for w in rest)
+            return k == last or all(w in SECRET_WORDS | KEY_WORDS | VALUE_WORDS or w.isdigit()
+                                    for w in rest)
     return False
 
 
 _TEMPLATE = re.compile(r"%\(\w+\)[sd]|\{\w*\}|\$\{?\w+|<\w+>")
 _REGEX = re.compile(r"^\^|\$$|\.\*|\\[dwsDWS]|\[[^\]]+\]|\(\?")
 _MASK = re.compile(r"^[*xX#.•-]+$")
-_URL_CREDS = re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]+:([^/\s@'\"]+)@", re.I)
+_USERINFO = re.compile(r"[^/\s:@'\"]+:([^/\s@'\"]+)@")
+
+
+def url_password(text: str) -> Optional[str]:
+    """The password of the first ``scheme://user:password@`` in ``text``, if any."""
+    at = text.find("://")
+    while at >= 0:
+        match = _USERINFO.match(text, at + 3)
+        if match and at > 0 and text[at - 1].isalnum():
+            return match.group(1)
+        at = text.find("://", at + 3)
+    return None
 _PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 
 
@@ -96,6 +139,10 @@ def credential_sites(tree: ast.AST) -> Iterator[Tuple[ast.AST, str, str]]:
                 isinstance(node.ops[0], (ast.Eq, ast.NotEq)):
             left, right = node.left, node.comparators[0]
             pairs = [(_name_of(left), right), (_name_of(right), left)]
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr in COMPARING and len(node.args) >= 2:
+            first, second = node.args[:2]
+            pairs += [(_name_of(second), first), (_name_of(first), second)]
         for name, value in pairs:
             literal = _string(value)
             if name and literal is not None and is_credential_name(name) and \
@@ -103,10 +150,11 @@ def credential_sites(tree: ast.AST) -> Iterator[Tuple[ast.AST, str, str]]:
                 yield value, name, literal  # type: ignore[misc]
         literal = _string(node)
         if literal is not None:
-            match = _URL_CREDS.search(literal)
-            if match and is_credential_value(match.group(1)):
+            password = url_password(literal)
+            if password is not None and is_credential_value(password):
                 yield node, "url", literal
-            elif _PEM.search(literal):
+            elif _PEM.search(literal) and "-----END" in literal and \
+                    is_credential_value(literal):
                 yield node, "private key", literal
 
 
@@ -166,11 +214,18 @@ class CredentialLiteral(Codemod):
     name = "credential-literal"
     safe = True
     fixable = False
-    trigger = re.compile(r"(?i)pass|pwd|secret|token|key|credential|://|PRIVATE")
+    trigger = Screen()
 
     def check(self, tree: ast.Module, ctx: Context) -> None:
+        # Only statements with a candidate line are walked.
+        lines = {n for n, line in enumerate(split_lines(ctx.text), start=1)
+                 if self.trigger.search(line)}
+        units = [stmt for node in tree.body
+                 for stmt in (node.body if isinstance(node, ast.ClassDef) else [node])]
         seen = set()
-        for node, name, literal in credential_sites(tree):
+        for node, name, literal in (site for unit in units
+                                    if lines.intersection(statement_lines(unit))
+                                    for site in credential_sites(unit)):
             where = (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
             if where in seen:
                 continue

@@ -197,7 +197,7 @@ class SleepPollingLoop(Codemod):
     code = "TSF101"
     name = "sleep-polling-loop"
     safe = True
-    trigger = re.compile(r"\bsleep\b")
+    trigger = re.compile("sleep")  # a plain literal scans fastest
 
     def regions(self, tree: ast.Module, ctx: Context) -> Optional[Set[ast.stmt]]:
         sleepers = _sleepers(ast_bindings(tree))

@@ -1,0 +1,85 @@
+"""A cache of results, so a re-run over an unchanged tree parses nothing.
+
+An entry is keyed by the file's path and bytes, the tool's version and the configuration. A
+result may depend on other files too (a base class in another module, whether the fixtures
+package exists): the entry records what each of those looked like (size and mtime, or
+absence) and is used only while they still look the same.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from typing import Dict, Optional, Tuple
+
+from . import __version__
+from .config import Config
+from .model import FileResult, Finding, HelperRequest, ImportRequest
+
+Stamp = Tuple[int, int]  # (size, mtime_ns); (-1, -1) for a file that does not exist
+
+
+def stamp(path: str) -> Stamp:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (-1, -1)
+    return (st.st_size, st.st_mtime_ns)
+
+
+class Cache:
+    def __init__(self, folder: str, config: Config) -> None:
+        self.folder = folder
+        self.salt = hashlib.sha256(f"{__version__}\0{config!r}".encode()).hexdigest()
+
+    def key(self, path: str, data: bytes) -> str:
+        digest = hashlib.sha256(self.salt.encode())
+        digest.update(os.path.abspath(path).encode() + b"\0")
+        digest.update(data)
+        return digest.hexdigest()
+
+    def _file(self, key: str) -> str:
+        return os.path.join(self.folder, key[:2], key[2:] + ".json")
+
+    def get(self, key: str, text: str) -> Optional[FileResult]:
+        try:
+            with open(self._file(key), encoding="utf-8") as fh:
+                entry = json.load(fh)
+        except (OSError, ValueError):
+            return None
+        for path, (size, mtime) in entry["depends"].items():
+            if stamp(path) != (size, mtime):
+                return None
+        return FileResult(
+            path=entry["path"], before=text,
+            after=text if entry["after"] is None else entry["after"],
+            findings=tuple(Finding(**f) for f in entry["findings"]),
+            error=entry["error"], skipped=entry["skipped"],
+            helpers=tuple(HelperRequest(h["module"], h["name"], h["source"],
+                                        tuple(ImportRequest(**i) for i in h["imports"]))
+                          for h in entry["helpers"]))
+
+    def put(self, key: str, result: FileResult, depends: Dict[str, Stamp]) -> None:
+        entry = {
+            "path": result.path,
+            "after": result.after if result.after != result.before else None,
+            "findings": [asdict(f) for f in result.findings],
+            "error": result.error, "skipped": result.skipped,
+            "helpers": [asdict(h) for h in result.helpers],
+            "depends": depends,
+        }
+        target = self._file(key)
+        try:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            ignore = os.path.join(self.folder, ".gitignore")
+            if not os.path.exists(ignore):
+                with open(ignore, "w", encoding="utf-8") as fh:
+                    fh.write("# Created by testsec-fix\n*\n")
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(entry, fh)
+            os.replace(tmp, target)
+        except OSError:
+            pass  # a cache that cannot be written is only slower
