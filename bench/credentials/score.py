@@ -13,7 +13,7 @@ is read from the source tree given by --src; with --exact (or if the tree is
 missing) only the first line matches.
 Findings on lines that are not in the sample are ignored (counted separately).
 """
-import argparse, ast, csv, os, sys
+import argparse, ast, csv, os
 
 DEFAULT_SRC = os.environ.get('NOVA_ROOT', '.')  # the folder `fetch.sh nova 34.0.0` prints
 

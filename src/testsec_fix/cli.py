@@ -83,6 +83,11 @@ def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Opti
         sys.exit(2)
     config = config.with_options(
         select=_codes(select), ignore=_codes(ignore), fixtures_module=fixtures_module)
+    known = [cls.code for cls in all_codemods()]
+    for code in (config.select or ()) + (config.ignore or ()):
+        if not any(k.startswith(code) for k in known):
+            click.echo(f"testsec-fix: unknown code {code!r} (see 'testsec-fix list')", err=True)
+            sys.exit(2)
     jobs = jobs or os.cpu_count() or 1
     out = click.get_text_stream("stdout")
     colored = out.isatty() if color is None else color
@@ -96,10 +101,13 @@ def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Opti
         results.append(result)
         if result.error:
             click.echo(f"{_rel(result.path)}: error: {result.error}", err=True)
+            if fmt == "json":
+                records.append({"path": _rel(result.path), "line": 0, "column": 0,
+                                "code": "error", "message": result.error, "fixed": False,
+                                "reason": result.error})
         if fmt == "diff":
             if result.changed:
-                click.echo(_color(result.diff(_rel(result.path)), colored), nl=False,
-                           color=colored)
+                _write_diff(result, colored)
             for finding in result.findings:
                 if not finding.fixed and not quiet:
                     click.echo(f"{_rel(result.path)}:{finding.line}:{finding.column + 1}: "
@@ -177,6 +185,16 @@ def _record(result: FileResult, finding) -> dict:
     return {"path": _rel(result.path), "line": finding.line, "column": finding.column + 1,
             "code": finding.code, "message": finding.message, "fixed": finding.fixed,
             "reason": finding.reason}
+
+
+def _write_diff(result: FileResult, colored: bool) -> None:
+    """The diff as bytes in the file's own encoding, so ``git apply`` finds the lines."""
+    if colored:
+        click.echo(_color(result.diff(_rel(result.path)), True), nl=False, color=True)
+        return
+    stream = click.get_binary_stream("stdout")
+    stream.write(result.diff_bytes(_rel(result.path)))
+    stream.flush()
 
 
 def _color(diff: str, on: bool) -> str:

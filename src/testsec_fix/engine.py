@@ -170,12 +170,22 @@ def _finish(before: str, after: str, parsed: str, new: str) -> Tuple[str, Option
 # -- whole trees ------------------------------------------------------------------------------
 
 def discover(paths: Sequence[str], config: Config) -> Iterator[str]:
-    """Python files under ``paths``; symlinks are not followed out of the given roots."""
+    """Python files under ``paths``, each once. Symlinked files and folders are not
+    followed: a link's target is a file of its own (or outside the tree)."""
+    seen = set()
+
+    def once(path: str) -> bool:
+        real = os.path.realpath(path)
+        if real in seen:
+            return False
+        seen.add(real)
+        return True
+
     for root in paths:
         if os.path.isfile(root) or not os.path.exists(root):
-            yield root
+            if once(root):
+                yield root
             continue
-        real_root = os.path.realpath(root)
         for folder, dirs, files in os.walk(root):
             dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info")
                              and not os.path.isfile(os.path.join(folder, d, "pyvenv.cfg"))
@@ -184,15 +194,15 @@ def discover(paths: Sequence[str], config: Config) -> Iterator[str]:
                 if not name.endswith(".py"):
                     continue
                 full = os.path.join(folder, name)
-                if config.is_excluded(full):
-                    continue
-                if os.path.islink(full) and not os.path.realpath(full).startswith(real_root + os.sep):
+                if config.is_excluded(full) or os.path.islink(full) or not once(full):
                     continue
                 yield full
 
 
 def _fix_file(path: str, config: Config, root: Optional[str],
               cache_dir: Optional[str] = None) -> Tuple[FileResult, Optional[SourceFile]]:
+    if os.path.islink(path):
+        return FileResult(path, error="is a symbolic link; not followed"), None
     try:
         source = read_source(path)
     except SourceError as exc:
@@ -202,12 +212,12 @@ def _fix_file(path: str, config: Config, root: Optional[str],
     if cache:
         hit = cache.get(key, source.text)
         if hit is not None:
-            return hit, source
+            return replace(hit, encoding=source.encoding), source
     project = FileProject(root or find_root(path), config)
     result = fix_source(source.text, path=path, config=config, project=project)
     if cache:
         cache.put(key, result, project.depends)
-    return result, source
+    return replace(result, encoding=source.encoding), source
 
 
 def _fix_batch(batch: List[str], config: Config, root: Optional[str],
@@ -235,46 +245,70 @@ def run(paths: Sequence[str], config: Optional[Config] = None, *, write: bool = 
         jobs: int = 1, root: Optional[str] = None, cache_dir: Optional[str] = None,
         progress=None) -> Iterator[FileResult]:
     """Fix every Python file under ``paths``; yields one result per file (unchanged files too),
-    then one per helper module the rewrites need. With ``write``, changed files are written.
+    then one per helper module the rewrites need. With ``write``, changed files are written:
+    the helper modules first, and a file whose helper module cannot be made is not written.
     ``cache_dir``: reuse results of files unchanged since a run with the same config.
     ``progress(done, total)`` is called as files are done."""
     config = config or Config()
     codemods = selected_codemods(config)
     files = list(discover(paths, config))
-    todo, sources = [], {}
-    done = 0
+    results: Dict[str, FileResult] = {}
+    sources: Dict[str, SourceFile] = {}
+    todo = []
     for path in files:
-        if os.path.isfile(path) and not _screen(path, config, codemods):
-            done += 1
-            yield FileResult(path, skipped=True)
+        if os.path.isfile(path) and not os.path.islink(path) and \
+                not _screen(path, config, codemods):
+            results[path] = FileResult(path, skipped=True)
         else:
             todo.append(path)
+    done = len(results)
     if progress:
         progress(done, len(files))
-    helpers: Dict[str, List[HelperRequest]] = defaultdict(list)
-    project_root = root
-    if cache_dir:  # answer from the cache here; only the rest goes to the workers
-        cached, todo = _from_cache(todo, config, cache_dir)
-    else:
-        cached = []
+    cached, todo = _from_cache(todo, config, cache_dir) if cache_dir else ([], todo)
     for result, source in itertools.chain(cached, _map(todo, config, root, jobs, cache_dir)):
         done += 1
         if progress:
             progress(done, len(files))
-        if source is not None:
+        if source is not None and result.changed:
             sources[result.path] = source
+        elif not result.error:  # keep memory small: an unchanged file needs no text
+            result = replace(result, before="", after="")
+        results[result.path] = result
+
+    # Helper modules, per project: merged into the module's own result when it was fixed too.
+    wanted: Dict[Tuple[str, str], List[Tuple[str, HelperRequest]]] = defaultdict(list)
+    for result in results.values():
         for request in result.helpers:
-            helpers[request.module].append(request)
-        if write and result.changed and source is not None:
-            result = _write(result, source)
+            project_root = root or find_root(result.path)
+            wanted[(project_root, request.module)].append((result.path, request))
+    created: List[FileResult] = []
+    blocked: Dict[str, str] = {}
+    merged = set()  # files whose result is now their helper module's (written above)
+    for (project_root, module), pairs in sorted(wanted.items()):
+        project = FileProject(project_root, config)
+        path = project.module_path_for(module)
+        own = next((p for p in results if os.path.abspath(p) == os.path.abspath(path)
+                    and (results[p].changed or results[p].error)), None)
+        base = (results[own], sources.get(own)) if own else None
+        helper, source = helper_module(project, module, [r for _, r in pairs], base)
+        if not helper.error and write and helper.changed:
+            helper = _write(helper, source)
+        if helper.error:
+            for requester, _ in pairs:
+                blocked[requester] = f"helper module {os.path.relpath(path)}: {helper.error}"
+        if own:
+            results[own] = helper
+            merged.add(own)
+        else:
+            created.append(helper)
+
+    for path, result in results.items():
+        if path in blocked and not result.error:
+            result = replace(result, after=result.before, error=f"not changed: {blocked[path]}")
+        elif write and result.changed and path not in merged:
+            result = _write(result, sources.get(path))
         yield result
-        project_root = project_root or (find_root(result.path) if result.helpers else None)
-    for module, requests in sorted(helpers.items()):
-        project = FileProject(project_root or find_root(todo[0]), config)
-        result, existing = helper_module(project, module, requests)
-        if write and result.changed:
-            result = _write(result, existing)
-        yield result
+    yield from created
 
 
 def _from_cache(todo: List[str], config: Config, cache_dir: str):
@@ -290,7 +324,7 @@ def _from_cache(todo: List[str], config: Config, cache_dir: str):
         if hit is None:
             misses.append(path)
         else:
-            hits.append((hit, source))
+            hits.append((replace(hit, encoding=source.encoding), source))
     return hits, misses
 
 
@@ -319,35 +353,60 @@ def _write(result: FileResult, source: Optional[SourceFile]) -> FileResult:
     return result
 
 
-def helper_module(project: FileProject, module: str,
-                  requests: Iterable[HelperRequest]) -> Tuple[FileResult, Optional[SourceFile]]:
-    """The helper module with every requested function defined (created if need be)."""
+def helper_module(project: FileProject, module: str, requests: Iterable[HelperRequest],
+                  base: Optional[Tuple[FileResult, Optional[SourceFile]]] = None
+                  ) -> Tuple[FileResult, Optional[SourceFile]]:
+    """The helper module with every requested function defined (created if need be).
+    ``base``: the module's own result in this run (its rewritten text is the start)."""
     path = project.module_path_for(module)
     existing: Optional[SourceFile] = None
-    if os.path.exists(path):
+    if base is not None:
+        own, existing = base
+        if own.error:
+            return own, existing
+        text, original = own.after, own.before
+    elif os.path.exists(path):
         try:
             existing = read_source(path)
         except SourceError as exc:
             return FileResult(path, error=str(exc)), None
-        text = existing.text
+        text = original = existing.text
     else:
-        text = _new_module_text(project, module)
+        text, original = _new_module_text(project, module), ""
+    encoding = existing.encoding if existing else "utf-8"
     try:
         tree = ast.parse(text)
     except SyntaxError as exc:
-        return FileResult(path, text, text,
+        return FileResult(path, original, original, encoding=encoding,
                           error=f"syntax error: line {exc.lineno}: {exc.msg}"), existing
-    defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    defined = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    bound = set(imports.ast_bindings(tree)) | {
+        t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets
+        if isinstance(t, ast.Name)}
     wanted: List[HelperRequest] = []
     for request in requests:
-        if request.name not in defined and request not in wanted:
+        if request in wanted:
+            continue
+        mine = ast.parse(request.source).body[0]
+        theirs = defined.get(request.name)
+        if theirs is not None:
+            if ast.dump(theirs.args) != ast.dump(mine.args):  # type: ignore[attr-defined]
+                return FileResult(path, original, original, encoding=encoding, error=(
+                    f"{request.name} exists there with other parameters")), existing
+        elif request.name in bound:
+            return FileResult(path, original, original, encoding=encoding, error=(
+                f"{request.name} is bound there by something this tool cannot check")), existing
+        else:
             wanted.append(request)
     after = text
     if wanted:
         code = imports.apply(cst.parse_module(text), [i for r in wanted for i in r.imports])
-        after = code.code.rstrip("\n") + "\n"
-        after += "".join("\n\n" + r.source.strip("\n") + "\n" for r in wanted)
-    return FileResult(path, text if existing else "", after, created=existing is None), existing
+        newline = code.default_newline
+        after = code.code.rstrip("\r\n") + newline
+        added = "".join("\n\n" + r.source.strip("\n") + "\n" for r in wanted)
+        after += added.replace("\n", newline)
+    return FileResult(path, original, after, created=existing is None and base is None,
+                      encoding=encoding), existing
 
 
 def _new_module_text(project: FileProject, module: str) -> str:

@@ -14,13 +14,14 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 import libcst as cst
 
+from .cstutil import comments
 from .model import ImportRequest
 
 STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) or frozenset(
     {"abc", "asyncio", "collections", "contextlib", "datetime", "functools", "io", "itertools",
      "json", "logging", "os", "re", "shutil", "subprocess", "sys", "tempfile", "threading",
      "time", "typing", "unittest", "uuid"})
-from .sparse import split_lines
+from .sparse import split_lines, statement_lines
 
 
 def _dotted(node: cst.BaseExpression) -> str:
@@ -52,8 +53,15 @@ def bindings(stmt: cst.BaseSmallStatement) -> List[Tuple[str, str]]:
         for alias in stmt.names:
             name = _dotted(alias.name)
             bound = alias.asname.name.value if alias.asname else name  # type: ignore[union-attr]
-            out.append((bound, f"{base}.{name}" if base else name))
+            out.append((bound, _join(base, name)))
     return out
+
+
+def _join(base: str, name: str) -> str:
+    """``from <base> import <name>`` as one dotted path (``from . import x`` is ``.x``)."""
+    if not base:
+        return name
+    return base + name if base.endswith(".") else f"{base}.{name}"
 
 
 def module_bindings(module: cst.Module) -> Dict[str, str]:
@@ -76,7 +84,7 @@ def ast_bindings(tree: ast.Module) -> Dict[str, str]:
             base = "." * node.level + (node.module or "")
             for a in node.names:
                 if a.name != "*":
-                    out[a.asname or a.name] = f"{base}.{a.name}" if base else a.name
+                    out[a.asname or a.name] = _join(base, a.name)
     return out
 
 
@@ -184,7 +192,12 @@ def remove_bindings(module: cst.Module, names: Set[str]) -> cst.Module:
                 carry = _merge(carry or (), stmt.leading_lines)
                 continue
             if len(keep) != len(small.names):  # type: ignore[union-attr]
-                keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                comma = keep[-1].comma
+                has_comment = isinstance(comma, cst.Comma) and bool(comments(comma))
+                if not (has_comment and getattr(small, "lpar", None)):
+                    # a trailing comma stays only where it holds a comment and parentheses
+                    # allow it
+                    keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
                 stmt = stmt.with_changes(body=[small.with_changes(names=keep)])  # type: ignore[attr-defined]
         if carry is not None:
             merged = _merge(carry, stmt.leading_lines)
@@ -270,7 +283,7 @@ def unused_after(after: ast.Module, after_text: str, old_part: str, new_part: st
         for stmt in after.body:
             if isinstance(stmt, (ast.Import, ast.ImportFrom)):
                 continue
-            if not mentioned.intersection(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1)):
+            if not mentioned.intersection(statement_lines(stmt)):
                 continue
             if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(stmt)) or \
                     name in _string_annotation_names(stmt):

@@ -6,6 +6,7 @@ results cross process boundaries (they are picklable).
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
@@ -53,26 +54,39 @@ class FileResult:
     helpers: Tuple[HelperRequest, ...] = field(default=())
     created: bool = False  # the file did not exist before (a helper module)
     skipped: bool = False  # no codemod's trigger matched: never parsed
+    encoding: str = "utf-8"  # of the file on disk; "utf-8-sig" has a BOM
 
     @property
     def changed(self) -> bool:
         return self.error is None and self.after != self.before
 
     def diff(self, relpath: Optional[str] = None) -> str:
-        """A unified diff with ``a/`` and ``b/`` prefixes, as ``git apply`` takes it."""
+        """A unified diff with ``a/`` and ``b/`` prefixes, as ``git apply`` takes it. Its
+        text is the file's own: write it out with ``diff_bytes``."""
         if not self.changed:
             return ""
         name = relpath or self.path
         old = "/dev/null" if self.created else f"a/{name}"
-        lines = difflib.unified_diff(
-            _lines(self.before), _lines(self.after), old, f"b/{name}", n=3
-        )
+        bom = "\ufeff" if self.encoding == "utf-8-sig" else ""
+        before = _lines(bom + self.before if self.before else "")
+        lines = difflib.unified_diff(before, _lines(bom + self.after), old, f"b/{name}", n=3)
         return "".join(lines)
+
+    def diff_bytes(self, relpath: Optional[str] = None) -> bytes:
+        """The diff in the file's encoding (a latin-1 file's patch holds latin-1 bytes)."""
+        encoding = "utf-8" if self.encoding == "utf-8-sig" else self.encoding
+        return self.diff(relpath).encode(encoding, "surrogateescape")
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
 
 
 def _lines(text: str) -> list:
-    """Split keeping ends; a last line without newline gets git's marker."""
-    lines = text.splitlines(keepends=True)
+    """Lines split where Python and git split them (not at form feeds or U+2028); a last
+    line without newline gets git's marker."""
+    lines = _LINE.findall(text)
+    if lines and lines[-1] == "":
+        lines.pop()
     if lines and not lines[-1].endswith(("\n", "\r")):
         lines[-1] += "\n\\ No newline at end of file\n"
     return lines

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import ast
 import re
+import secrets
 from dataclasses import dataclass
 from typing import List, Optional, Set
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
-_MARK = "#\x60testsec-fix:{}-{}\x60"
-_MARK_RE = re.compile(r"^[ \t]*#`testsec-fix:(\d+)-(\d+)`(\r\n|\r|\n)?$")
+# A marker names its run of original lines and carries a nonce drawn afresh for each process
+# (and checked absent from the text), so no comment in a file can pass for one.
+_NONCE = secrets.token_hex(6)
+_MARK = "#`testsec-fix:" + _NONCE + ":{}-{}`"
+_MARK_RE = re.compile(r"^[ \t]*#`testsec-fix:" + _NONCE + r":(\d+)-(\d+)`(\r\n|\r|\n)?$")
 
 
 class SparseError(Exception):
@@ -59,7 +63,7 @@ def make_sparse(lines: List[str], tree: ast.Module, keep: Set[ast.stmt]) -> Opti
         for stmt in node.body:
             (kept if stmt in inner else dropped).update(statement_lines(stmt))
     dropped -= kept
-    if not dropped:
+    if not dropped or _NONCE in "".join(lines):
         return None
     out: List[str] = []
     line_map: List[int] = []

@@ -13,8 +13,8 @@ import libcst.matchers as m
 
 from .. import catalog
 from ..codemod import Codemod, Context
-from ..cstutil import (assigned_names, comments, dotted, is_string_literal, names_read, negate,
-                       number, walk, walk_all)
+from ..cstutil import (assigned_names, bound_by, comments, dotted, is_string_literal,
+                       names_read, negate, number, walk, walk_all)
 from ..imports import ast_bindings, module_bindings
 from ..model import HelperRequest, ImportRequest
 from ..project import resolve_ast_expr
@@ -96,6 +96,7 @@ class Plan:
     message: Optional[cst.BaseExpression]  # the failure message, None: a new timeout
     loop: cst.BaseCompoundStatement
     removed: List[cst.CSTNode] = field(default_factory=list)  # skeleton, for its comments
+    carried: Set[str] = field(default_factory=set)  # names whose value one round leaves the next
     event: str = ""  # threading.Event name for the event-wait rewrite
 
 
@@ -544,7 +545,86 @@ class _Rewriter(cst.CSTTransformer):
         else:
             plan = self._analyze_while(fn, block, i, loop)  # type: ignore[arg-type]
         plan.removed = list(block[plan.start:plan.end])
+        if plan.message is not None and any(
+                m.matches(n, m.Call(func=m.Name("locals") | m.Name("vars") | m.Name("dir")))
+                for n in walk(plan.message)):
+            raise Decline("the failure message reads the function's scope (locals() or vars())")
+        strings = [n.value for n in ast.walk(self.ctx.tree)
+                   if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+        # A patch of sleep that can reach this test: in its class (decorators, setUp) or its
+        # own function.
+        scope = self.classes[0] if self.classes else fn
+        if plan.style == "event" and any(
+                isinstance(n, cst.SimpleString) and "sleep" in n.value
+                for n in walk(scope, into_scopes=True)):
+            raise Decline("the test patches a sleep by name; Event.wait would not call it")
+        for head in (h for h, p in self.bindings.items() if p == "time"):
+            if any(re.search(rf"\.{re.escape(head)}(\.|$)", text) for text in strings):
+                raise Decline(f"the file names its {head!r} module in a string (a mock.patch "
+                              f"target?); removing the import could break it")
+        carried = self._carried(plan.probe)
+        outside = [s for k, s in enumerate(block) if not plan.start <= k < plan.end]
+        bound = assigned_names(outside) | {p.name.value for p in _all_params(fn)}
+        if carried - bound:
+            raise Decline(f"the loop may read {sorted(carried - bound)[0]!r} before binding "
+                          f"it in a round (a value carried from an earlier round)")
+        plan.carried = carried
         return plan
+
+    def _carried(self, probe: Sequence[cst.BaseStatement]) -> Set[str]:
+        """Names the probe binds and may read before binding them in the same round: their
+        values come from an earlier round, so they must stay the function's."""
+        bound_here = assigned_names(probe)
+        carried: Set[str] = set()
+
+        def check(node: cst.CSTNode, definite: Set[str]) -> None:
+            carried.update(n for n in _loads(node) if n in bound_here and n not in definite)
+
+        def scan(stmts, definite: Set[str]) -> Set[str]:
+            definite = set(definite)
+            for stmt in stmts:
+                if isinstance(stmt, cst.SimpleStatementLine):
+                    for small in stmt.body:
+                        check(small, definite)
+                        definite |= assigned_names([small])
+                elif isinstance(stmt, cst.For):
+                    check(stmt.iter, definite)
+                    scan(stmt.body.body, definite | bound_by(stmt.target))
+                    if stmt.orelse:
+                        scan(stmt.orelse.body.body, definite)
+                elif isinstance(stmt, (cst.If, cst.While)):
+                    check(stmt.test, definite)
+                    scan(stmt.body.body, definite)
+                    other = stmt.orelse
+                    while isinstance(other, cst.If):
+                        check(other.test, definite)
+                        scan(other.body.body, definite)
+                        other = other.orelse
+                    if other is not None:
+                        scan(other.body.body, definite)
+                elif isinstance(stmt, cst.Try):
+                    scan(stmt.body.body, definite)
+                    for handler in stmt.handlers:
+                        if handler.type is not None:
+                            check(handler.type, definite)
+                        names = bound_by(handler.name.name) if handler.name else set()
+                        scan(handler.body.body, definite | names)
+                    for extra in (stmt.orelse, stmt.finalbody):
+                        if extra is not None:
+                            scan(extra.body.body, definite)
+                elif isinstance(stmt, cst.With):
+                    for item in stmt.items:
+                        check(item.item, definite)
+                    inner = scan(stmt.body.body, definite | assigned_names(
+                        [i.asname for i in stmt.items if i.asname]))
+                    definite |= inner
+                else:
+                    check(stmt, definite)
+                    definite |= assigned_names([stmt])
+            return definite
+
+        scan(list(probe), set())
+        return carried
 
     def _sleep_interval(self, call: cst.Call) -> Tuple[float, str]:
         if len(call.args) != 1 or call.args[0].keyword is not None or call.args[0].star:
@@ -613,6 +693,8 @@ class _Rewriter(cst.CSTTransformer):
             exits_return = True
         if not exits.kinds:
             raise Decline("nothing in the loop ends the wait")
+        if "break" in exits.kinds and exits.values:
+            raise Decline("the loop both breaks and returns a value")
         if exits_return and end != len(block):
             raise Decline("code follows the loop's failure")
         return Plan(i, end, probe, "exit", None, count, count, interval, src, message, loop)
@@ -831,8 +913,12 @@ class _Rewriter(cst.CSTTransformer):
         def visit(node: cst.CSTNode, in_loop: bool, in_else: bool) -> None:
             if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
                 return
-            if isinstance(node, (cst.Yield, cst.Await)):
+            if isinstance(node, (cst.Yield, cst.Await)) or (
+                    isinstance(node, (cst.With, cst.For)) and node.asynchronous):
                 raise Decline("the loop yields or awaits")
+            if isinstance(node, cst.Call) and m.matches(node.func, m.Name("locals") |
+                                                        m.Name("vars") | m.Name("dir")):
+                raise Decline("the loop reads its own scope (locals(), vars() or dir())")
             if isinstance(node, (cst.Global, cst.Nonlocal, cst.Del)):
                 raise Decline("the loop uses global, nonlocal or del")
             if isinstance(node, cst.Call) and m.matches(node.func, m.Name("super")) and \
@@ -964,6 +1050,9 @@ class _Rewriter(cst.CSTTransformer):
                 func = node.func
                 if m.matches(func, m.Attribute(value=m.Name("self"))):
                     return False
+                if isinstance(func, cst.Attribute) and \
+                        func.attr.value.lower().startswith(("assert", "fail")):
+                    return False
                 if isinstance(func, cst.Name) and func.value not in SAFE_BUILTINS:
                     return False
         return plan.message is None or not any(isinstance(n, cst.Call)
@@ -983,7 +1072,7 @@ class _Rewriter(cst.CSTTransformer):
                     (x.name for x in node.names)}
         in_message = [n for n in dict.fromkeys(names_read([plan.message]) if plan.message
                                                  else []) if n in assigned]
-        after = [n for n in sorted(assigned) if n in shared]
+        after = [n for n in sorted(assigned) if n in shared or n in plan.carried]
         if declared & set(after + in_message):
             raise Decline("the loop binds a name declared global or nonlocal")
         return after, in_message
@@ -1031,6 +1120,12 @@ class _Rewriter(cst.CSTTransformer):
         body = cst.Module(body=list(plan.probe), default_indent=self.indent_unit)
         code = body.visit(_ExitsToReturns(flag_value)).code
         return textwrap.indent(code, self.indent_unit, lambda line: bool(line.strip()))
+
+    def _joined(self, expr: cst.BaseExpression) -> str:
+        """An expression on one line (a condition after ``if``): not one with comments."""
+        if comments(expr):
+            raise Decline("a comment inside the loop's condition would be lost")
+        return " ".join(self._expr(expr))
 
     def _expr(self, expr: cst.BaseExpression, at: int = 0, line: int = 0) -> List[str]:
         """An expression's source lines, laid out to start at column ``at`` of a line that
@@ -1103,7 +1198,7 @@ class _Rewriter(cst.CSTTransformer):
         body += self._probe_text(plan, "")
         if plan.style == "cond":
             fail = self._fail(plan, len(indent) + 2 * len(unit))
-            body += f"{unit}if {' '.join(self._expr(plan.not_done))}:\n"  # type: ignore
+            body += f"{unit}if {self._joined(plan.not_done)}:\n"  # type: ignore[arg-type]
             body += textwrap.indent(fail, unit * 2) + "\n"
         else:
             body += textwrap.indent(self._fail(plan, len(indent) + len(unit)), unit) + "\n"
@@ -1157,7 +1252,7 @@ class _Rewriter(cst.CSTTransformer):
             body = f"{unit}nonlocal {', '.join(nonlocal_names)}\n" if nonlocal_names else ""
             body += self._probe_text(plan, "True")
             if plan.style == "cond":
-                done = " ".join(self._expr(negate(plan.not_done)))  # type: ignore[arg-type]
+                done = self._joined(negate(plan.not_done))  # type: ignore[arg-type]
                 if result_var:
                     body += f"{unit}if {done}:\n{unit * 2}return {result_var}\n"
                 else:
@@ -1230,7 +1325,7 @@ class _Rewriter(cst.CSTTransformer):
         """``lambda: <condition>`` when the poll is one assignment used once in it."""
         done = negate(plan.not_done)  # type: ignore[arg-type]
         if not plan.probe:
-            return "lambda: " + " ".join(self._expr(done))
+            return "lambda: " + self._joined(done)
         if len(plan.probe) != 1 or not m.matches(plan.probe[0], m.SimpleStatementLine(
                 body=[m.Assign(targets=[m.AssignTarget(target=m.Name())])])) or \
                 comments(plan.probe[0]):
@@ -1316,7 +1411,12 @@ class _Rewriter(cst.CSTTransformer):
         return "\n".join(out)
 
     def _indent_of(self, stmt: cst.CSTNode) -> str:
-        return self.indent_unit * (len(self.classes) + len(self.functions))
+        """The statement's indentation as written (a function may sit in an ``if``)."""
+        span = self.ctx.span(stmt)
+        if span is None:
+            return self.indent_unit * (len(self.classes) + len(self.functions))
+        line = self.lines[span[0] - 1]
+        return line[:len(line) - len(line.lstrip())]
 
 
 class _Unindent(cst.CSTTransformer):
@@ -1382,6 +1482,13 @@ class _ExitsToReturns(cst.CSTTransformer):
 _NO = object()
 
 
+def _loads(root: cst.CSTNode) -> List[str]:
+    """Names read below ``root`` (not attribute or keyword names, nor names only bound
+    there), nested scopes included."""
+    stores = _rebinding_names(root)
+    return [n.value for n in _name_nodes(root, None) if id(n) not in stores]
+
+
 def _all_params(fn: cst.FunctionDef) -> List[cst.Param]:
     p = fn.params
     star = [p.star_arg] if isinstance(p.star_arg, cst.Param) else []
@@ -1389,13 +1496,15 @@ def _all_params(fn: cst.FunctionDef) -> List[cst.Param]:
     return [*p.posonly_params, *p.params, *star, *p.kwonly_params, *kw]
 
 
-def _name_nodes(root: cst.CSTNode, var: str) -> List[cst.Name]:
-    """Every use of the name ``var`` below ``root`` (not attribute or keyword names)."""
+def _name_nodes(root: cst.CSTNode, var: Optional[str]) -> List[cst.Name]:
+    """Every use of the name ``var`` (None: of any name) below ``root``, not attribute or
+    keyword names."""
     out: List[cst.Name] = []
 
     def visit(node: cst.CSTNode) -> None:
         if isinstance(node, cst.Name):
-            if node.value == var:
+            if node.value == var or (var is None and node.value not in ("True", "False",
+                                                                        "None")):
                 out.append(node)
             return
         if isinstance(node, cst.Attribute):
@@ -1422,8 +1531,11 @@ def _rebinding_names(root: cst.CSTNode) -> Set[int]:
     for node in walk(root, into_scopes=True):
         if isinstance(node, cst.For) and isinstance(node.target, cst.Name):
             out.add(id(node.target))
-        elif isinstance(node, cst.AssignTarget) and isinstance(node.target, cst.Name):
+        elif isinstance(node, (cst.AssignTarget, cst.NamedExpr)) and \
+                isinstance(node.target, cst.Name):
             out.add(id(node.target))
+        elif isinstance(node, cst.AsName) and isinstance(node.name, cst.Name):
+            out.add(id(node.name))
     return out
 
 

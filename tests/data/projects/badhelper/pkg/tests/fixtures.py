@@ -1,0 +1,3 @@
+"""Shared fixtures."""
+def broken(:
+    pass

@@ -1,0 +1,5 @@
+"""Shared fixtures."""
+import os
+
+
+HOME = os.getcwd()

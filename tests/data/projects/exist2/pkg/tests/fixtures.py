@@ -1,0 +1,2 @@
+"""Shared fixtures."""
+from pkg.tests.waiters import wait_until  # noqa
