@@ -3,7 +3,6 @@ and properties of the pure seam over generated programs."""
 from __future__ import annotations
 
 import ast
-import os
 import signal
 import subprocess
 import time
@@ -15,7 +14,7 @@ from hypothesis import strategies as st
 
 from fixture_cases import CONFIG, FIXTURES
 from test_cli import _entry_point
-from testsec_fix import Config, engine, fix_source, run
+from testsec_fix import engine, fix_source, run
 from testsec_fix.codemod import Codemod
 from testsec_fix.source import SourceError, read_source, write_source
 

@@ -29,10 +29,21 @@ def stamp(path: str) -> Stamp:
     return (st.st_size, st.st_mtime_ns)
 
 
+def _code_stamp() -> str:
+    """The tool's own modules as they are now: a changed codemod invalidates the cache."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    parts = []
+    for folder, _, files in os.walk(here):
+        parts.extend(f"{name}:{stamp(os.path.join(folder, name))}" for name in sorted(files)
+                     if name.endswith(".py"))
+    return ";".join(parts)
+
+
 class Cache:
     def __init__(self, folder: str, config: Config) -> None:
         self.folder = folder
-        self.salt = hashlib.sha256(f"{__version__}\0{config!r}".encode()).hexdigest()
+        self.salt = hashlib.sha256(f"{__version__}\0{config!r}\0{_code_stamp()}".encode()
+                                   ).hexdigest()
 
     def key(self, path: str, data: bytes) -> str:
         digest = hashlib.sha256(self.salt.encode())

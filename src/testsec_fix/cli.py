@@ -16,7 +16,7 @@ from .config import ConfigError, find_config, load_config
 from .engine import run
 from .project import find_root
 from .model import FileResult
-from .registry import all_codemods, by_code
+
 
 EPILOG = """\b
 Examples:
@@ -83,8 +83,9 @@ def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Opti
         sys.exit(2)
     config = config.with_options(
         select=_codes(select), ignore=_codes(ignore), fixtures_module=fixtures_module)
-    known = [cls.code for cls in all_codemods()]
-    for code in (config.select or ()) + (config.ignore or ()):
+    wanted = (config.select or ()) + (config.ignore or ())
+    known = [cls.code for cls in all_codemods()] if wanted else []
+    for code in wanted:
         if not any(k.startswith(code) for k in known):
             click.echo(f"testsec-fix: unknown code {code!r} (see 'testsec-fix list')", err=True)
             sys.exit(2)
@@ -170,6 +171,16 @@ class _Progress:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
             self.bar = None
+
+
+def all_codemods():
+    from .registry import all_codemods as found  # imports LibCST: only when needed
+    return found()
+
+
+def by_code(code: str):
+    from .registry import by_code as find
+    return find(code)
 
 
 def _codes(value: Optional[str]):

@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Iterator, List, Optional, Set
 
 import libcst as cst
-import libcst.matchers as m
 
 SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 
@@ -152,8 +151,3 @@ def negate(expr: cst.BaseExpression) -> cst.BaseExpression:
 def _is_atom(expr: cst.CSTNode) -> bool:
     return isinstance(expr, (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.SimpleString,
                              cst.Integer, cst.Float)) or bool(getattr(expr, "lpar", ()))
-
-
-def is_self_call(node: cst.CSTNode, names) -> bool:
-    return m.matches(node, m.Call(func=m.Attribute(value=m.Name("self")))) and \
-        node.func.attr.value in names  # type: ignore[attr-defined]

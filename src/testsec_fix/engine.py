@@ -6,22 +6,18 @@ reading, worker processes, the helper modules rewrites ask for, and writing.
 from __future__ import annotations
 
 import ast
-import itertools
+import hashlib
 import os
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Type
+from typing import TYPE_CHECKING, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Type
 
-import libcst as cst
-
-from . import imports
+from . import astutil
 from .cache import Cache
-from .codemod import Codemod, Context, NoProject, Project
 from .config import Config
 from .model import FileResult, Finding, HelperRequest
 from .project import FileProject, find_root
-from .registry import all_codemods
 from .source import SourceError, SourceFile, read_source, write_source
 from .sparse import SparseError, count_markers, make_sparse, restore, split_lines
 
@@ -30,13 +26,24 @@ SKIP_DIRS = {".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", "env", ".en
              "node_modules", ".eggs", "site-packages"}
 
 
-def selected_codemods(config: Config) -> List[Type[Codemod]]:
+if TYPE_CHECKING:  # pragma: no cover
+    from .codemod import Codemod, Context, Project
+
+# LibCST and the codemods are imported where a file is really parsed, not before: a re-run
+# answered from the cache never loads them.
+
+
+def selected_codemods(config: Config) -> List[Type["Codemod"]]:
+    from .registry import all_codemods
     return [cls for cls in all_codemods() if config.selects(cls.code)]
 
 
 def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = None,
-               project: Optional[Project] = None) -> FileResult:
+               project: Optional["Project"] = None) -> FileResult:
     """Run the selected codemods over ``text``. Never raises for bad input: errors are values."""
+    import libcst as cst
+
+    from .codemod import Context, NoProject
     config = config or Config()
     project = project or NoProject()
     triggered = [cls() for cls in selected_codemods(config)
@@ -51,7 +58,7 @@ def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = 
     except (ValueError, RecursionError, MemoryError) as exc:
         return FileResult(path, text, text, error=f"cannot parse: {exc}")
 
-    contexts: List[Tuple[Codemod, Context]] = []
+    contexts: List[Tuple["Codemod", "Context"]] = []
     keep: Optional[set] = set()
     checked: List[Finding] = []
     for codemod in triggered:
@@ -112,7 +119,10 @@ class _CodemodCrash(Exception):
 
 
 def _transform(code: str, line_map: Optional[List[int]],
-               contexts: List[Tuple[Codemod, Context]]):
+               contexts: List[Tuple["Codemod", "Context"]]):
+    import libcst as cst
+
+    from . import imports
     module = cst.parse_module(code)
     findings: List[Finding] = []
     helpers: List[HelperRequest] = []
@@ -137,6 +147,9 @@ def _finish(before: str, after: str, parsed: str, new: str) -> Tuple[str, Option
     ``parsed`` and ``new`` are the text LibCST was given and what it gave back (the sparse
     text, or the whole file): names whose uses fell between them are the only candidates.
     """
+    import libcst as cst
+
+    from . import imports
     try:
         after_tree = ast.parse(after)
     except SyntaxError as exc:
@@ -153,7 +166,7 @@ def _finish(before: str, after: str, parsed: str, new: str) -> Tuple[str, Option
             if code is after:
                 return before, (f"internal error: the rewrite does not compile ({exc.msg}); "
                                 f"file left alone")
-    unused = imports.unused_after(after_tree, after, parsed, new)
+    unused = astutil.unused_after(after_tree, after, parsed, new)
     if unused:
         lines = split_lines(after)
         sparse = make_sparse(lines, after_tree, set())  # LibCST sees the imports only
@@ -225,20 +238,23 @@ def _fix_batch(batch: List[str], config: Config, root: Optional[str],
     return [_fix_file(path, config, root, cache_dir) for path in batch]
 
 
-def _screen(path: str, config: Config, codemods) -> bool:
-    """Cheap: does any selected codemod's trigger match this file's bytes?"""
-    if not any(not cls.test_code_only or config.is_test_path(path) for cls in codemods):
-        return False
+def _screen(path: str, config: Config, codemods, cache: Optional[Cache] = None) -> bool:
+    """Cheap: does any selected codemod apply to this path and its trigger match the file?
+    A file that needs none is remembered in the cache as skipped."""
     try:
         with open(path, "rb") as fh:
             data = fh.read()
     except OSError:
         return True  # let the reader report it
-    try:
+    applies = [cls for cls in codemods if not cls.test_code_only or config.is_test_path(path)]
+    if applies:
         text = data.decode("utf-8", "surrogateescape")
-    except Exception:  # pragma: no cover
-        return True
-    return any(cls.trigger.search(text) for cls in codemods) or b"\0" in data
+        if any(cls.trigger.search(text) for cls in applies) or b"\0" in data:
+            return True
+    if cache is not None:
+        cache.put(cache.key(path, hashlib.sha256(data).hexdigest().encode()),
+                  FileResult(path, skipped=True), {})
+    return False
 
 
 def run(paths: Sequence[str], config: Optional[Config] = None, *, write: bool = False,
@@ -250,22 +266,31 @@ def run(paths: Sequence[str], config: Optional[Config] = None, *, write: bool = 
     ``cache_dir``: reuse results of files unchanged since a run with the same config.
     ``progress(done, total)`` is called as files are done."""
     config = config or Config()
-    codemods = selected_codemods(config)
     files = list(discover(paths, config))
     results: Dict[str, FileResult] = {}
     sources: Dict[str, SourceFile] = {}
-    todo = []
-    for path in files:
-        if os.path.isfile(path) and not os.path.islink(path) and \
-                not _screen(path, config, codemods):
-            results[path] = FileResult(path, skipped=True)
-        else:
-            todo.append(path)
+    # With a cache, a file unchanged since the last run is answered without screening it,
+    # and the codemods (LibCST and all) are not even imported when every file is a hit.
+    cached, todo = _from_cache(files, config, cache_dir) if cache_dir else ([], files)
+    for result, source in cached:
+        results[result.path] = result if result.changed else replace(result, before="",
+                                                                     after="")
+        if result.changed:
+            sources[result.path] = source
+    rest = []
+    if todo:
+        codemods = selected_codemods(config)
+        cache = Cache(cache_dir, config) if cache_dir else None
+        for path in todo:
+            if os.path.isfile(path) and not os.path.islink(path) and \
+                    not _screen(path, config, codemods, cache):
+                results[path] = FileResult(path, skipped=True)
+            else:
+                rest.append(path)
     done = len(results)
     if progress:
         progress(done, len(files))
-    cached, todo = _from_cache(todo, config, cache_dir) if cache_dir else ([], todo)
-    for result, source in itertools.chain(cached, _map(todo, config, root, jobs, cache_dir)):
+    for result, source in _map(rest, config, root, jobs, cache_dir):
         done += 1
         if progress:
             progress(done, len(files))
@@ -274,6 +299,7 @@ def run(paths: Sequence[str], config: Optional[Config] = None, *, write: bool = 
         elif not result.error:  # keep memory small: an unchanged file needs no text
             result = replace(result, before="", after="")
         results[result.path] = result
+    results = {path: results[path] for path in files if path in results}
 
     # Helper modules, per project: merged into the module's own result when it was fixed too.
     wanted: Dict[Tuple[str, str], List[Tuple[str, HelperRequest]]] = defaultdict(list)
@@ -315,6 +341,9 @@ def _from_cache(todo: List[str], config: Config, cache_dir: str):
     cache = Cache(cache_dir, config)
     hits, misses = [], []
     for path in todo:
+        if os.path.islink(path):
+            misses.append(path)
+            continue
         try:
             source = read_source(path)
         except SourceError:
@@ -358,6 +387,9 @@ def helper_module(project: FileProject, module: str, requests: Iterable[HelperRe
                   ) -> Tuple[FileResult, Optional[SourceFile]]:
     """The helper module with every requested function defined (created if need be).
     ``base``: the module's own result in this run (its rewritten text is the start)."""
+    import libcst as cst
+
+    from . import imports
     path = project.module_path_for(module)
     existing: Optional[SourceFile] = None
     if base is not None:
@@ -380,7 +412,7 @@ def helper_module(project: FileProject, module: str, requests: Iterable[HelperRe
         return FileResult(path, original, original, encoding=encoding,
                           error=f"syntax error: line {exc.lineno}: {exc.msg}"), existing
     defined = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-    bound = set(imports.ast_bindings(tree)) | {
+    bound = set(astutil.ast_bindings(tree)) | {
         t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets
         if isinstance(t, ast.Name)}
     wanted: List[HelperRequest] = []

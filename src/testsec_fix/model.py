@@ -69,13 +69,37 @@ class FileResult:
         old = "/dev/null" if self.created else f"a/{name}"
         bom = "\ufeff" if self.encoding == "utf-8-sig" else ""
         before = _lines(bom + self.before if self.before else "")
-        lines = difflib.unified_diff(before, _lines(bom + self.after), old, f"b/{name}", n=3)
-        return "".join(lines)
+        return "".join(_unified(before, _lines(bom + self.after), old, f"b/{name}"))
 
     def diff_bytes(self, relpath: Optional[str] = None) -> bytes:
         """The diff in the file's encoding (a latin-1 file's patch holds latin-1 bytes)."""
         encoding = "utf-8" if self.encoding == "utf-8-sig" else self.encoding
         return self.diff(relpath).encode(encoding, "surrogateescape")
+
+
+_HUNK = re.compile(r"^@@ -(\d+)((?:,\d+)?) \+(\d+)((?:,\d+)?) @@")
+
+
+def _unified(a: list, b: list, old: str, new: str, n: int = 3) -> list:
+    """``difflib.unified_diff`` of the part between the common head and tail (a rewrite
+    changes a few places in a long file; matching all of it is the slow part)."""
+    head = 0
+    while head < len(a) and head < len(b) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < len(a) - head and tail < len(b) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    low = max(0, head - n)
+    keep = max(0, tail - n)
+    out = []
+    for line in difflib.unified_diff(a[low:len(a) - keep], b[low:len(b) - keep], old, new,
+                                     n=n):
+        match = _HUNK.match(line)
+        if match and low:
+            line = (f"@@ -{int(match.group(1)) + low}{match.group(2)} "
+                    f"+{int(match.group(3)) + low}{match.group(4)} @@" + line[match.end():])
+        out.append(line)
+    return out
 
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")

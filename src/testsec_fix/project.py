@@ -9,7 +9,7 @@ from typing import Dict, Optional, Tuple
 
 from .cache import Stamp, stamp
 from .config import Config
-from .imports import ast_bindings
+from .astutil import ast_bindings
 
 ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 HELPER_MODULE = "polling"  # module created inside a fixtures package for the generic helpers

@@ -15,7 +15,8 @@ from .. import catalog
 from ..codemod import Codemod, Context
 from ..cstutil import (assigned_names, bound_by, comments, dotted, is_string_literal,
                        names_read, negate, number, walk, walk_all)
-from ..imports import ast_bindings, module_bindings
+from ..astutil import ast_bindings
+from ..imports import module_bindings
 from ..model import HelperRequest, ImportRequest
 from ..project import resolve_ast_expr
 from ..sparse import split_lines, statement_lines

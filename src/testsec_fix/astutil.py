@@ -1,0 +1,87 @@
+"""Helpers over ``ast`` (no LibCST, so the warm path never imports it)."""
+from __future__ import annotations
+
+import ast
+import re
+from collections import Counter
+from typing import Dict, Set
+
+from .sparse import split_lines, statement_lines
+
+
+def join_import(base: str, name: str) -> str:
+    """``from <base> import <name>`` as one dotted path (``from . import x`` is ``.x``)."""
+    if not base:
+        return name
+    return base + name if base.endswith(".") else f"{base}.{name}"
+
+
+def ast_bindings(tree: ast.Module) -> Dict[str, str]:
+    out: Dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                out[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom):
+            base = "." * node.level + (node.module or "")
+            for a in node.names:
+                if a.name != "*":
+                    out[a.asname or a.name] = join_import(base, a.name)
+    return out
+
+
+def name_counts(tree: ast.AST) -> Counter:
+    """How often each name is read or written anywhere (imports do not count)."""
+    return Counter(node.id for node in ast.walk(tree) if isinstance(node, ast.Name))
+
+
+def _string_annotation_names(stmt: ast.stmt) -> Set[str]:
+    """Names read by annotations written as strings (``-> "time.struct_time"``)."""
+    out: Set[str] = set()
+    for node in ast.walk(stmt):
+        notes = []
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            notes = [a.annotation for a in node.args.args + node.args.kwonlyargs
+                     + node.args.posonlyargs] + [node.returns]
+        elif isinstance(node, ast.AnnAssign):
+            notes = [node.annotation]
+        for note in notes:
+            if isinstance(note, ast.Constant) and isinstance(note.value, str):
+                try:
+                    out |= {n.id for n in ast.walk(ast.parse(note.value, mode="eval"))
+                            if isinstance(n, ast.Name)}
+                except SyntaxError:
+                    continue
+    return out
+
+
+def unused_after(after: ast.Module, after_text: str, old_part: str, new_part: str) -> Set[str]:
+    """Import-bound names the rewrite left unused.
+
+    Candidates are the names used less in ``new_part`` than in ``old_part`` (the rewritten
+    text, before and after); a candidate is unused if no statement of ``after`` that mentions
+    it as a word reads it as a name.
+    """
+    bound = ast_bindings(after)
+    was, now = name_counts(ast.parse(old_part)), name_counts(ast.parse(new_part))
+    candidates = {name for name in bound if was[name] > now[name]}
+    if not candidates:
+        return set()
+    lines = split_lines(after_text)
+    unused = set()
+    for name in candidates:
+        word = re.compile(rf"\b{re.escape(name)}\b")
+        mentioned = {n for n, line in enumerate(lines, start=1) if word.search(line)}
+        used = False
+        for stmt in after.body:
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                continue
+            if not mentioned.intersection(statement_lines(stmt)):
+                continue
+            if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(stmt)) or \
+                    name in _string_annotation_names(stmt):
+                used = True
+                break
+        if not used:
+            unused.add(name)
+    return unused
