@@ -42,6 +42,7 @@ def _code_stamp() -> str:
 class Cache:
     def __init__(self, folder: str, config: Config) -> None:
         self.folder = folder
+        self._made: set = set()  # subfolders known to exist
         self.salt = hashlib.sha256(f"{__version__}\0{config!r}\0{_code_stamp()}".encode()
                                    ).hexdigest()
 
@@ -82,12 +83,15 @@ class Cache:
             "depends": depends,
         }
         target = self._file(key)
+        folder = os.path.dirname(target)
         try:
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            ignore = os.path.join(self.folder, ".gitignore")
-            if not os.path.exists(ignore):
-                with open(ignore, "w", encoding="utf-8") as fh:
-                    fh.write("# Created by testsec-fix\n*\n")
+            if folder not in self._made:
+                os.makedirs(folder, exist_ok=True)
+                ignore = os.path.join(self.folder, ".gitignore")
+                if not os.path.exists(ignore):
+                    with open(ignore, "w", encoding="utf-8") as fh:
+                        fh.write("# Created by testsec-fix\n*\n")
+                self._made.add(folder)
             fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(entry, fh)

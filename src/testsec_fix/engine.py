@@ -6,7 +6,6 @@ reading, worker processes, the helper modules rewrites ask for, and writing.
 from __future__ import annotations
 
 import ast
-import hashlib
 import os
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
@@ -229,32 +228,13 @@ def _fix_file(path: str, config: Config, root: Optional[str],
     project = FileProject(root or find_root(path), config)
     result = fix_source(source.text, path=path, config=config, project=project)
     if cache:
-        cache.put(key, result, project.depends)
+        cache.put(key, result, {} if result.skipped else project.depends)
     return replace(result, encoding=source.encoding), source
 
 
 def _fix_batch(batch: List[str], config: Config, root: Optional[str],
                cache_dir: Optional[str]):
     return [_fix_file(path, config, root, cache_dir) for path in batch]
-
-
-def _screen(path: str, config: Config, codemods, cache: Optional[Cache] = None) -> bool:
-    """Cheap: does any selected codemod apply to this path and its trigger match the file?
-    A file that needs none is remembered in the cache as skipped."""
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError:
-        return True  # let the reader report it
-    applies = [cls for cls in codemods if not cls.test_code_only or config.is_test_path(path)]
-    if applies:
-        text = data.decode("utf-8", "surrogateescape")
-        if any(cls.trigger.search(text) for cls in applies) or b"\0" in data:
-            return True
-    if cache is not None:
-        cache.put(cache.key(path, hashlib.sha256(data).hexdigest().encode()),
-                  FileResult(path, skipped=True), {})
-    return False
 
 
 def run(paths: Sequence[str], config: Optional[Config] = None, *, write: bool = False,
@@ -277,20 +257,12 @@ def run(paths: Sequence[str], config: Optional[Config] = None, *, write: bool = 
                                                                      after="")
         if result.changed:
             sources[result.path] = source
-    rest = []
-    if todo:
-        codemods = selected_codemods(config)
-        cache = Cache(cache_dir, config) if cache_dir else None
-        for path in todo:
-            if os.path.isfile(path) and not os.path.islink(path) and \
-                    not _screen(path, config, codemods, cache):
-                results[path] = FileResult(path, skipped=True)
-            else:
-                rest.append(path)
+    # The rest go to the workers, which screen them (fix_source parses a file only when a
+    # codemod's trigger matches it) and remember the verdict in the cache.
     done = len(results)
     if progress:
         progress(done, len(files))
-    for result, source in _map(rest, config, root, jobs, cache_dir):
+    for result, source in _map(todo, config, root, jobs, cache_dir):
         done += 1
         if progress:
             progress(done, len(files))
@@ -359,7 +331,7 @@ def _from_cache(todo: List[str], config: Config, cache_dir: str):
 
 def _map(todo: List[str], config: Config, root: Optional[str], jobs: int,
          cache_dir: Optional[str]):
-    if jobs <= 1 or len(todo) < 8:
+    if jobs <= 1 or len(todo) < 32:
         for path in todo:
             yield _fix_file(path, config, root, cache_dir)
         return

@@ -35,18 +35,24 @@ class Screen:
     AFTER = re.compile(r"\w*['\"]?\]?\s*(?::|==|!=|=)")
     BEFORE = re.compile(r"(?:==|!=)\s*[\w.\[\]'\"]*$")
 
+    IDENT = re.compile(r"\w*")
+    HEAD = re.compile(r"\w*\Z")
+
     def search(self, text: str) -> bool:
         if "PRIVATE KEY-----" in text or url_password(text) is not None:
             return True
         for match in self.WORD.finditer(text):
-            if self.AFTER.match(text, match.end()):
-                return True
-            start = text.rfind("\n", 0, match.start()) + 1
-            if text.find("=", start, match.start()) >= 0 and \
-                    self.BEFORE.search(text, start, match.start()):
+            end = self.IDENT.match(text, match.end()).end()  # type: ignore[union-attr]
+            line = text.rfind("\n", 0, match.start()) + 1
+            if not self.AFTER.match(text, end) and not (
+                    text.find("=", line, match.start()) >= 0
+                    and self.BEFORE.search(text, line, match.start())):
+                continue  # most hits: no assignment or comparison next to the name
+            head = self.HEAD.search(text, line, match.start())
+            start = head.start() if head else match.start()
+            if is_credential_name(text[start:end]):
                 return True
         return False
-
 
 
 def name_words(name: str) -> List[str]:
