@@ -108,6 +108,23 @@ def test_a_crashing_codemod_is_reported_with_its_code_and_the_batch_goes_on(
     assert results["test_other.py"].error is None
 
 
+def test_an_unsafe_fix_is_only_shown_unless_asked_for(monkeypatch) -> None:
+    from testsec_fix.codemods.sleep_polling_loop import SleepPollingLoop
+
+    class Unsafe(SleepPollingLoop):
+        code = "TSF998"
+        name = "unsafe-polling-loop"
+        safe = False
+
+    monkeypatch.setattr(engine, "selected_codemods", lambda config: [Unsafe])
+    shown = fix_source(LOOP, path="tests/test_x.py", config=CONFIG)
+    assert not shown.changed
+    assert shown.findings and all("--unsafe-fixes" in (f.reason or "") for f in shown.findings)
+    applied = fix_source(LOOP, path="tests/test_x.py",
+                         config=CONFIG.with_options(unsafe_fixes=True))
+    assert applied.after == FIXED
+
+
 # -- properties of the pure seam ------------------------------------------------------------
 
 SETTINGS = settings(max_examples=60, deadline=None,

@@ -9,6 +9,16 @@ from typing import Dict, Set
 from .sparse import split_lines, statement_lines
 
 
+def ast_dotted(node: ast.AST) -> str:
+    """``a.b.c`` for a Name/Attribute chain, '' otherwise."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        head = ast_dotted(node.value)
+        return f"{head}.{node.attr}" if head else ""
+    return ""
+
+
 def join_import(base: str, name: str) -> str:
     """``from <base> import <name>`` as one dotted path (``from . import x`` is ``.x``)."""
     if not base:

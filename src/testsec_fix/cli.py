@@ -68,13 +68,15 @@ def main() -> None:
               help="Worker processes (default: the number of cores).")
 @click.option("--color/--no-color", default=None, help="Color the diffs (default: on a terminal).")
 @click.option("--quiet", "-q", is_flag=True, help="No summary or progress bar on stderr.")
+@click.option("--unsafe-fixes", is_flag=True, default=None,
+              help="Also apply the fixes of codemods whose fix is marked unsafe.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
 @click.option("--cache-dir", type=click.Path(file_okay=False),
               help="Where results are cached (default: .testsec-cache in the project root).")
 def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Optional[str],
         fmt: str, config_path: Optional[str], fixtures_module: Optional[str],
-        jobs: Optional[int], color: Optional[bool], quiet: bool, no_cache: bool,
-        cache_dir: Optional[str]) -> None:
+        jobs: Optional[int], color: Optional[bool], quiet: bool, unsafe_fixes: Optional[bool],
+        no_cache: bool, cache_dir: Optional[str]) -> None:
     """Rewrite the Python test files under PATH... in place (or show the diffs)."""
     try:
         config = load_config(config_path or find_config(paths[0]))
@@ -82,7 +84,8 @@ def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Opti
         click.echo(f"testsec-fix: {exc}", err=True)
         sys.exit(2)
     config = config.with_options(
-        select=_codes(select), ignore=_codes(ignore), fixtures_module=fixtures_module)
+        select=_codes(select), ignore=_codes(ignore), fixtures_module=fixtures_module,
+        unsafe_fixes=unsafe_fixes or None)
     wanted = (config.select or ()) + (config.ignore or ())
     known = [cls.code for cls in all_codemods()] if wanted else []
     for code in wanted:

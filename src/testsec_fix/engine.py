@@ -130,9 +130,16 @@ def _transform(code: str, line_map: Optional[List[int]],
         ctx.findings, ctx.imports, ctx.helpers = [], [], []
         ctx.bind(module, line_map)
         try:
-            module = codemod.transform(module, ctx)
+            new = codemod.transform(module, ctx)
         except Exception as exc:
             raise _CodemodCrash(f"{codemod.code} crashed: {exc!r}") from exc
+        if not codemod.safe and not ctx.config.unsafe_fixes:
+            # An unsafe fix is shown as a finding only, unless asked for.
+            findings.extend(replace(f, fixed=False, reason="unsafe fix: run with "
+                                    "--unsafe-fixes to apply it") if f.fixed else f
+                            for f in ctx.findings)
+            continue
+        module = new
         findings.extend(ctx.findings)
         helpers.extend(h for h in ctx.helpers if h not in helpers)
         requests.extend(r for r in ctx.imports if r not in requests)

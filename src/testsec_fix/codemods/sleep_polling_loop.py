@@ -15,7 +15,7 @@ from .. import catalog
 from ..codemod import Codemod, Context
 from ..cstutil import (assigned_names, bound_by, comments, dotted, is_string_literal,
                        names_read, negate, number, walk, walk_all)
-from ..astutil import ast_bindings
+from ..astutil import ast_bindings, ast_dotted
 from ..imports import module_bindings
 from ..model import HelperRequest, ImportRequest
 from ..project import resolve_ast_expr
@@ -1653,21 +1653,12 @@ def _sleepers(bindings: Dict[str, str]) -> Set[str]:
     return out
 
 
-def _ast_dotted(node: ast.AST) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        head = _ast_dotted(node.value)
-        return f"{head}.{node.attr}" if head else ""
-    return ""
-
-
 def _sleep_in_loop(node: ast.AST, sleepers: Set[str]) -> bool:
     """Does a loop in ``node`` call a sleep? One walk."""
     stack = [(node, False)]
     while stack:
         current, in_loop = stack.pop()
-        if in_loop and isinstance(current, ast.Call) and _ast_dotted(current.func) in sleepers:
+        if in_loop and isinstance(current, ast.Call) and ast_dotted(current.func) in sleepers:
             return True
         in_loop = in_loop or isinstance(current, (ast.For, ast.While, ast.AsyncFor))
         stack.extend((child, in_loop) for child in ast.iter_child_nodes(current))
