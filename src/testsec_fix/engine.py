@@ -226,12 +226,9 @@ def _fix_file(path: str, config: Config, root: Optional[str],
         source = read_source(path)
     except SourceError as exc:
         return FileResult(path, error=str(exc)), None
+    # run() has looked the file up in the cache already; here a result is only stored.
     cache = Cache(cache_dir, config) if cache_dir else None
     key = cache.key(path, source.digest.encode()) if cache else ""
-    if cache:
-        hit = cache.get(key, source.text)
-        if hit is not None:
-            return replace(hit, encoding=source.encoding), source
     project = FileProject(root or find_root(path), config)
     result = fix_source(source.text, path=path, config=config, project=project)
     if cache:
@@ -258,7 +255,8 @@ def run(paths: Sequence[str], config: Optional[Config] = None, *, write: bool = 
     sources: Dict[str, SourceFile] = {}
     # With a cache, a file unchanged since the last run is answered without screening it,
     # and the codemods (LibCST and all) are not even imported when every file is a hit.
-    cached, todo = _from_cache(files, config, cache_dir) if cache_dir else ([], files)
+    cached, todo = _from_cache(files, config, cache_dir) \
+        if cache_dir and os.path.isdir(cache_dir) else ([], files)
     for result, source in cached:
         results[result.path] = result if result.changed else replace(result, before="",
                                                                      after="")
@@ -366,9 +364,6 @@ def helper_module(project: FileProject, module: str, requests: Iterable[HelperRe
                   ) -> Tuple[FileResult, Optional[SourceFile]]:
     """The helper module with every requested function defined (created if need be).
     ``base``: the module's own result in this run (its rewritten text is the start)."""
-    import libcst as cst
-
-    from . import imports
     path = project.module_path_for(module)
     existing: Optional[SourceFile] = None
     if base is not None:
@@ -411,9 +406,18 @@ def helper_module(project: FileProject, module: str, requests: Iterable[HelperRe
             wanted.append(request)
     after = text
     if wanted:
-        code = imports.apply(cst.parse_module(text), [i for r in wanted for i in r.imports])
-        newline = code.default_newline
-        after = code.code.rstrip("\r\n") + newline
+        requests = list(dict.fromkeys(i for r in wanted for i in r.imports))
+        if existing is None and base is None:  # a new module: nothing to merge imports with
+            lines = sorted(f"from {i.module} import {i.name}" if i.name else f"import {i.module}"
+                           for i in requests)
+            after, newline = text.rstrip("\n") + "\n\n" + "".join(f"{x}\n" for x in lines), "\n"
+        else:
+            import libcst as cst
+
+            from . import imports
+            code = imports.apply(cst.parse_module(text), requests)
+            newline = code.default_newline
+            after = code.code.rstrip("\r\n") + newline
         added = "".join("\n\n" + r.source.strip("\n") + "\n" for r in wanted)
         after += added.replace("\n", newline)
     return FileResult(path, original, after, created=existing is None and base is None,

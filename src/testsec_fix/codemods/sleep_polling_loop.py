@@ -242,6 +242,7 @@ class _Rewriter(cst.CSTTransformer):
         self.sleepers = _sleepers(self.bindings)
         self.local: Set[str] = set()  # sleep names the current function binds itself
         self._file_names: Optional[Set[str]] = None
+        self._file_strings: Optional[List[str]] = None
         self.helpers = catalog.load(ctx.config)
         self.this_module = ctx.project.module_name(ctx.path) or "<this module>"
         self.classes: List[cst.ClassDef] = []
@@ -550,8 +551,7 @@ class _Rewriter(cst.CSTTransformer):
                 m.matches(n, m.Call(func=m.Name("locals") | m.Name("vars") | m.Name("dir")))
                 for n in walk(plan.message)):
             raise Decline("the failure message reads the function's scope (locals() or vars())")
-        strings = [n.value for n in ast.walk(self.ctx.tree)
-                   if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+        strings = self.file_strings()
         # A patch of sleep that can reach this test: in its class (decorators, setUp) or its
         # own function.
         scope = self.classes[0] if self.classes else fn
@@ -645,9 +645,7 @@ class _Rewriter(cst.CSTTransformer):
         if path != "time.sleep":
             raise Decline(f"the loop sleeps with {path} (a green-thread yield); the helpers "
                           f"sleep with time.sleep")
-        if name != "time.sleep" and any(
-                isinstance(n, ast.Constant) and isinstance(n.value, str) and "sleep" in n.value
-                for n in ast.walk(self.ctx.tree)):
+        if name != "time.sleep" and any("sleep" in text for text in self.file_strings()):
             raise Decline(f"the file names sleep in a string (a mock.patch target?), and the "
                           f"helpers would not sleep through {name}")
 
@@ -1365,6 +1363,13 @@ class _Rewriter(cst.CSTTransformer):
             self.bindings[alias] = module
 
         return f"{alias}.wait_until", effects + [add]
+
+    def file_strings(self) -> List[str]:
+        """The string constants of the whole file (mock.patch targets and the like)."""
+        if self._file_strings is None:
+            self._file_strings = [n.value for n in ast.walk(self.ctx.tree)
+                                  if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+        return self._file_strings
 
     def file_names(self) -> Set[str]:
         """Every name the whole file binds or reads (not only the parts given to LibCST)."""
