@@ -7,6 +7,7 @@ of rewriting cases from the current output (then read the diff before committing
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
@@ -18,8 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 # The fixtures are written as if they lived in a project's tests/ folder with a
 # tests/fixtures package for helpers.
-CONFIG = Config(fixtures_module="tests.fixtures.polling")
+CONFIG = Config(fixtures_module="tests.fixtures.polling",
+                credentials_module="tests.fixtures.credentials")
 UPDATE = bool(os.environ.get("TESTSEC_UPDATE"))
+_MARK = re.compile(r"[ \t]*# expect:[^\n]*", re.M)
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,10 @@ class Case:
         return marks
 
     def run(self, text: Optional[str] = None) -> FileResult:
+        """The codemods on the case (its ``# expect:`` marks taken off: they are notes for
+        the runner, and would count in line lengths)."""
         source = self.before.read_text(encoding="utf-8") if text is None else text
+        source = _MARK.sub("", source)
         return fix_source(source, path=f"tests/test_{self.name}.py", config=CONFIG)
 
     def __str__(self) -> str:

@@ -95,3 +95,11 @@ def unused_after(after: ast.Module, after_text: str, old_part: str, new_part: st
         if not used:
             unused.add(name)
     return unused
+
+
+def string_constants(tree: ast.Module) -> Dict[str, str]:
+    """``NAME = 'value'`` statements at the top of a module: name -> value."""
+    return {node.targets[0].id: node.value.value for node in tree.body
+            if isinstance(node, ast.Assign) and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)}

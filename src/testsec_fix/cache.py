@@ -69,8 +69,8 @@ class Cache:
             after=text if entry["after"] is None else entry["after"],
             findings=tuple(Finding(**f) for f in entry["findings"]),
             error=entry["error"], skipped=entry["skipped"],
-            helpers=tuple(HelperRequest(h["module"], h["name"], h["source"],
-                                        tuple(ImportRequest(**i) for i in h["imports"]))
+            helpers=tuple(HelperRequest(**{**h, "imports": tuple(ImportRequest(**i)
+                                                                 for i in h["imports"])})
                           for h in entry["helpers"]))
 
     def put(self, key: str, result: FileResult, depends: Dict[str, Stamp]) -> None:

@@ -23,11 +23,19 @@ class Project(Protocol):
     def class_bases(self, dotted: str) -> Optional[Tuple[str, ...]]:
         """Dotted names of the bases of class ``dotted`` (``pkg.mod.Class``), if found."""
 
-    def fixtures_module(self, path: str) -> Optional[str]:
-        """The dotted module that holds test helpers for the file at ``path``, if one is found."""
+    def fixtures_module(self, path: str, leaf: str = ...) -> Optional[str]:
+        """The dotted module that holds test helpers of kind ``leaf`` (``polling``,
+        ``credentials``) for the file at ``path``, if one is found."""
 
     def module_name(self, path: str) -> Optional[str]:
         """The dotted module name of the file at ``path``, if it is inside a package."""
+
+    def constants(self, module: str) -> Dict[str, str]:
+        """Names bound at the top of ``module``: string constants with their value, other
+        names with ''."""
+
+    def data_files_with(self, path: str, value: str) -> List[str]:
+        """Data files (not Python) next to the file at ``path`` whose text holds ``value``."""
 
 
 class NoProject:
@@ -36,11 +44,17 @@ class NoProject:
     def class_bases(self, dotted: str) -> Optional[Tuple[str, ...]]:
         return None
 
-    def fixtures_module(self, path: str) -> Optional[str]:
+    def fixtures_module(self, path: str, leaf: str = "") -> Optional[str]:
         return None
 
     def module_name(self, path: str) -> Optional[str]:
         return None
+
+    def constants(self, module: str) -> Dict[str, str]:
+        return {}
+
+    def data_files_with(self, path: str, value: str) -> List[str]:
+        return []
 
 
 @dataclass
@@ -115,6 +129,11 @@ class Codemod:
     fixable: ClassVar[bool] = True  # False: a report-only check
     trigger: ClassVar["re.Pattern[str]"]  # a file whose text does not match is never parsed
     test_code_only: ClassVar[bool] = True  # only files the config counts as test code
+
+    @classmethod
+    def screen(cls, text: str, config: Config) -> bool:
+        """The cheap test: could ``text`` hold anything for this codemod?"""
+        return bool(cls.trigger.search(text))
 
     def check(self, tree: ast.Module, ctx: Context) -> None:
         """Report findings from the ``ast`` alone (``ctx.report_at``); no LibCST needed."""

@@ -30,6 +30,11 @@ class Config:
     # Dotted module that holds (or will hold) the generic ``wait_until`` helper. Empty: found
     # from the project layout (``<pkg>.tests.fixtures``).
     fixtures_module: str = ""
+    # Dotted module that holds (or will hold) the test credentials. Empty: ``credentials`` in
+    # the fixtures package (``<pkg>.tests.fixtures.credentials``), or the fixtures module.
+    credentials_module: str = ""
+    credential_words: Tuple[str, ...] = ()  # more words that make a name a credential's
+    credential_ignore: Tuple[str, ...] = ()  # names (glob patterns) that are never credentials
     default_timeout: float = 60.0  # seconds given to a polling loop that had no bound
     max_line_length: int = 79
     catalogs: Tuple[str, ...] = ("nova",)  # built-in helper catalogs to use
@@ -57,7 +62,8 @@ class Config:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-_TUPLE_KEYS = {"select", "ignore", "exclude", "test_dirs", "test_files", "catalogs"}
+_TUPLE_KEYS = {"select", "ignore", "exclude", "test_dirs", "test_files", "catalogs",
+               "credential_words", "credential_ignore"}
 
 
 def parse_table(table: Dict[str, Any], source: str = "<config>") -> Config:
@@ -86,7 +92,7 @@ def parse_table(table: Dict[str, Any], source: str = "<config>") -> Config:
         elif name == "unsafe_fixes":
             if not isinstance(value, bool):
                 raise ConfigError(f"{source}: [tool.testsec-fix] {key!r} must be true or false")
-        elif name == "fixtures_module":
+        elif name in ("fixtures_module", "credentials_module"):
             if not isinstance(value, str) or not all(p.isidentifier() for p in value.split(".")):
                 raise ConfigError(f"{source}: [tool.testsec-fix] {key!r} must be a dotted module name")
         values[name] = value

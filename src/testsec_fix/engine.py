@@ -46,7 +46,7 @@ def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = 
     config = config or Config()
     project = project or NoProject()
     triggered = [cls() for cls in selected_codemods(config)
-                 if cls.trigger.search(text)
+                 if cls.screen(text, config)
                  and (not cls.test_code_only or config.is_test_path(path))]
     if not triggered:
         return FileResult(path, text, text, skipped=True)
@@ -277,6 +277,7 @@ def run(paths: Sequence[str], config: Optional[Config] = None, *, write: bool = 
             result = replace(result, before="", after="")
         results[result.path] = result
     results = {path: results[path] for path in files if path in results}
+    _settle_constants(results, sources, config, root)
 
     # Helper modules, per project: merged into the module's own result when it was fixed too.
     wanted: Dict[Tuple[str, str], List[Tuple[str, HelperRequest]]] = defaultdict(list)
@@ -312,6 +313,43 @@ def run(paths: Sequence[str], config: Optional[Config] = None, *, write: bool = 
             result = _write(result, sources.get(path))
         yield result
     yield from created
+
+
+def _settle_constants(results: Dict[str, FileResult], sources: Dict[str, SourceFile],
+                      config: Config, root: Optional[str]) -> None:
+    """Two files of one run must not ask for one constant name with two values (nor for one
+    value under two names): a file that does is fixed again (in path order) knowing what the
+    files before it asked for."""
+    claimed: Dict[str, Dict[str, Dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
+
+    def clash(result: FileResult, mine: Dict[str, Dict[str, str]]) -> bool:
+        for request in result.helpers:
+            if request.value is None:
+                continue
+            taken = mine[request.module]
+            if taken.get(request.name, request.value) != request.value or any(
+                    v == request.value and n != request.name for n, v in taken.items()):
+                return True
+        return False
+
+    for path, result in results.items():
+        if not any(r.value is not None for r in result.helpers):
+            continue
+        project_root = root or find_root(path)
+        mine = claimed[project_root]
+        if clash(result, mine) and path in sources:
+            source = sources[path]
+            project = FileProject(project_root, config, claimed=mine)
+            result = replace(fix_source(source.text, path=path, config=config,
+                                        project=project), encoding=source.encoding)
+            if clash(result, mine):  # pragma: no cover - the codemod avoids claimed names
+                result = replace(result, after=result.before, helpers=(),
+                                 error="not changed: its constant names clash with another "
+                                       "file's")
+            results[path] = result
+        for request in result.helpers:
+            if request.value is not None:
+                mine[request.module][request.name] = request.value
 
 
 def _from_cache(todo: List[str], config: Config, cache_dir: str):
@@ -378,7 +416,8 @@ def helper_module(project: FileProject, module: str, requests: Iterable[HelperRe
             return FileResult(path, error=str(exc)), None
         text = original = existing.text
     else:
-        text, original = _new_module_text(project, module), ""
+        doc = next((r.doc for r in requests if r.doc), "")
+        text, original = _new_module_text(project, module, doc), ""
     encoding = existing.encoding if existing else "utf-8"
     try:
         tree = ast.parse(text)
@@ -389,9 +428,22 @@ def helper_module(project: FileProject, module: str, requests: Iterable[HelperRe
     bound = set(astutil.ast_bindings(tree)) | {
         t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets
         if isinstance(t, ast.Name)}
+    constants = astutil.string_constants(tree)
     wanted: List[HelperRequest] = []
     for request in requests:
         if request in wanted:
+            continue
+        if request.value is not None:
+            if constants.get(request.name, request.value) != request.value:
+                return FileResult(path, original, original, encoding=encoding, error=(
+                    f"{request.name} exists there with another value")), existing
+            if request.name in constants:
+                continue  # there already
+            if request.name in bound or request.name in defined:
+                return FileResult(path, original, original, encoding=encoding, error=(
+                    f"{request.name} is bound there by something this tool cannot check")), \
+                    existing
+            wanted.append(request)
             continue
         mine = ast.parse(request.source).body[0]
         theirs = defined.get(request.name)
@@ -410,7 +462,9 @@ def helper_module(project: FileProject, module: str, requests: Iterable[HelperRe
         if existing is None and base is None:  # a new module: nothing to merge imports with
             lines = sorted(f"from {i.module} import {i.name}" if i.name else f"import {i.module}"
                            for i in requests)
-            after, newline = text.rstrip("\n") + "\n\n" + "".join(f"{x}\n" for x in lines), "\n"
+            after = text.rstrip("\n") + "\n" + "".join(f"\n{x}" for x in lines) + \
+                ("\n" if lines else "")
+            newline = "\n"
         else:
             import libcst as cst
 
@@ -418,13 +472,28 @@ def helper_module(project: FileProject, module: str, requests: Iterable[HelperRe
             code = imports.apply(cst.parse_module(text), requests)
             newline = code.default_newline
             after = code.code.rstrip("\r\n") + newline
-        added = "".join("\n\n" + r.source.strip("\n") + "\n" for r in wanted)
-        after += added.replace("\n", newline)
+        after += _definitions(tree, wanted).replace("\n", newline)
     return FileResult(path, original, after, created=existing is None and base is None,
                       encoding=encoding), existing
 
 
-def _new_module_text(project: FileProject, module: str) -> str:
+def _definitions(tree: ast.Module, wanted: List[HelperRequest]) -> str:
+    """The text that appends the definitions: functions two blank lines apart, constants
+    one per line after a blank line (none after constants already there)."""
+    last = tree.body[-1] if tree.body else None
+    previous = "constant" if isinstance(last, ast.Assign) else "def" if isinstance(
+        last, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else "other"
+    out = ""
+    for request in wanted:
+        kind = "constant" if request.value is not None else "def"
+        gap = "\n" if kind == previous == "constant" else "\n\n\n" \
+            if "def" in (kind, previous) else "\n\n"
+        out += gap + request.source.strip("\n")
+        previous = kind
+    return out[1:] + "\n" if out else ""
+
+
+def _new_module_text(project: FileProject, module: str, doc: str = "") -> str:
     """A new module starts with the licence header its package's ``__init__.py`` has."""
     header = ""
     package = module.rpartition(".")[0]
@@ -442,4 +511,4 @@ def _new_module_text(project: FileProject, module: str) -> str:
                 break
         if lines:
             header = "".join(lines).rstrip("\n") + "\n\n"
-    return header + '"""Test helpers added by testsec-fix."""\n'
+    return header + '"""%s"""\n' % (doc or "Test helpers added by testsec-fix.")

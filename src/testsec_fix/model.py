@@ -40,6 +40,10 @@ class HelperRequest:
     name: str
     source: str  # the function's source, defined at module level
     imports: Tuple[ImportRequest, ...] = ()  # module-level imports the function needs
+    # A constant (``NAME = 'value'``) rather than a function: its value, which a module that
+    # binds the name already must bind it to.
+    value: Optional[str] = None
+    doc: str = ""  # the docstring of the module, if the module has to be created
 
 
 @dataclass(frozen=True)

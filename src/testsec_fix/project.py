@@ -5,14 +5,18 @@ from __future__ import annotations
 import ast
 import os
 from functools import lru_cache
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
 from .cache import Stamp, stamp
 from .config import Config
-from .astutil import ast_bindings
+from .astutil import ast_bindings, string_constants
 
 ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 HELPER_MODULE = "polling"  # module created inside a fixtures package for the generic helpers
+CREDENTIALS_MODULE = "credentials"  # ... and the one for test credentials
+DATA_FILE_LIMIT = 1 << 20  # data files larger than this are not searched
+# Text of the data files of a folder, per process: (path, text) pairs, and the stamps seen.
+_DATA: Dict[str, Tuple[List[Tuple[str, str]], Dict[str, Stamp]]] = {}
 
 
 def find_root(path: str) -> str:
@@ -30,9 +34,12 @@ def find_root(path: str) -> str:
 class FileProject:
     """A project rooted at a folder on disk."""
 
-    def __init__(self, root: str, config: Config) -> None:
+    def __init__(self, root: str, config: Config,
+                 claimed: Optional[Mapping[str, Mapping[str, str]]] = None) -> None:
         self.root = os.path.abspath(root)
         self.config = config
+        # Constants other files of this run have asked for, per module (name -> value).
+        self.claimed = claimed or {}
         self._modules: Dict[str, Optional[ast.Module]] = {}
         # Every file whose presence or content a result may depend on, as it was seen.
         self.depends: Dict[str, Stamp] = {}
@@ -71,10 +78,14 @@ class FileProject:
         return self.module_file(dotted) or os.path.join(self.root, *dotted.split(".")) + ".py"
 
     # -- the fixtures module ---------------------------------------------------------------
-    def fixtures_module(self, path: str) -> Optional[str]:
+    def fixtures_module(self, path: str, leaf: str = HELPER_MODULE) -> Optional[str]:
+        """The module for helpers of kind ``leaf`` (``polling``, ``credentials``): that module
+        in the fixtures package, or the fixtures module itself."""
         configured = self.config.fixtures_module
+        if leaf == CREDENTIALS_MODULE and self.config.credentials_module:
+            return self.config.credentials_module
         if configured:
-            return f"{configured}.{HELPER_MODULE}" if self.is_package(configured) else configured
+            return f"{configured}.{leaf}" if self.is_package(configured) else configured
         name = self.module_name(path)
         if not name:
             return None
@@ -84,8 +95,33 @@ class FileProject:
             return None
         fixtures = ".".join(packages[: marks[0] + 1] + ["fixtures"])
         if self.is_package(fixtures):
-            return f"{fixtures}.{HELPER_MODULE}"
+            return f"{fixtures}.{leaf}"
         return fixtures if self.module_file(fixtures) else None
+
+    def constants(self, module: str) -> Dict[str, str]:
+        """String constants bound at the top of ``module`` (``NAME = 'value'``), with those
+        other files of this run have claimed."""
+        tree = self._parse(module)
+        found = {name: "" for name in ast_bindings(tree)} if tree else {}
+        for node in tree.body if tree else ():
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                found[node.name] = ""
+            targets = node.targets if isinstance(node, ast.Assign) else \
+                [node.target] if isinstance(node, ast.AnnAssign) else []
+            found.update({t.id: "" for t in targets if isinstance(t, ast.Name)})
+        found.update(string_constants(tree) if tree else {})
+        found.update(self.claimed.get(module, {}))
+        return found
+
+    def data_files_with(self, path: str, value: str) -> List[str]:
+        """Files other than Python ones next to ``path`` (its folder, and folders below it
+        that are not packages: templates, samples) whose text holds ``value``."""
+        folder = os.path.dirname(os.path.abspath(path))
+        if folder not in _DATA:
+            _DATA[folder] = _read_data_files(folder)
+        texts, stamps = _DATA[folder]
+        self.depends.update(stamps)
+        return [file for file, text in texts if value in text]
 
     # -- classes in other modules -----------------------------------------------------------
     def _parse(self, dotted_module: str) -> Optional[ast.Module]:
@@ -111,6 +147,30 @@ class FileProject:
             if isinstance(node, ast.ClassDef) and node.name == name:
                 return tuple(resolve_ast_expr(b, tree, module) for b in node.bases)
         return None
+
+
+def _read_data_files(folder: str) -> Tuple[List[Tuple[str, str]], Dict[str, Stamp]]:
+    texts: List[Tuple[str, str]] = []
+    stamps: Dict[str, Stamp] = {}
+    for here, dirs, files in os.walk(folder):
+        stamps[here] = stamp(here)  # a file added or removed changes the folder
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__"))
+                         and not os.path.isfile(os.path.join(here, d, "__init__.py")))
+        for name in sorted(files):
+            if name.endswith((".py", ".pyc", ".pyo")):
+                continue
+            full = os.path.join(here, name)
+            stamps[full] = stamp(full)
+            if os.path.islink(full) or not 0 < stamps[full][0] <= DATA_FILE_LIMIT:
+                continue
+            try:
+                with open(full, "rb") as fh:
+                    data = fh.read()
+            except OSError:
+                continue
+            if b"\0" not in data:
+                texts.append((full, data.decode("utf-8", "replace")))
+    return texts, stamps
 
 
 def resolve_ast_expr(expr: ast.expr, tree: ast.Module, module: str) -> str:

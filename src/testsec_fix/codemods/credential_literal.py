@@ -2,10 +2,20 @@
 from __future__ import annotations
 
 import ast
+import fnmatch
+import io
+import os
 import re
-from typing import Iterator, List, Optional, Tuple
+import tokenize
+from typing import Dict, Iterator, List, Optional, Set, Tuple
 
+import libcst as cst
+
+from ..astutil import ast_bindings, name_counts
 from ..codemod import Codemod, Context
+from ..config import Config
+from ..model import Finding, HelperRequest
+from ..project import CREDENTIALS_MODULE
 from ..sparse import split_lines, statement_lines
 
 # Words that make a name a credential's, once the name is split into words.
@@ -32,6 +42,12 @@ class Screen:
     check at each hit."""
 
     WORD = re.compile("pass|pwd|secret|token|key|credential", re.I)
+
+    def __init__(self, words: Tuple[str, ...] = (), ignore: Tuple[str, ...] = ()) -> None:
+        if words:
+            self.WORD = re.compile("|".join(["pass|pwd|secret|token|key|credential"]
+                                            + [re.escape(w) for w in words]), re.I)
+        self.words, self.ignore = words, ignore
     AFTER = re.compile(r"\w*['\"]?\]?\s*(?::|==|!=|=)")
     BEFORE = re.compile(r"(?:==|!=)\s*[\w.\[\]'\"]*$")
 
@@ -50,7 +66,7 @@ class Screen:
                 continue  # most hits: no assignment or comparison next to the name
             head = self.HEAD.search(text, line, match.start())
             start = head.start() if head else match.start()
-            if is_credential_name(text[start:end]):
+            if is_credential_name(text[start:end], self.words, self.ignore):
                 return True
         return False
 
@@ -61,20 +77,24 @@ def name_words(name: str) -> List[str]:
     return [p.lower() for p in parts]
 
 
-def is_credential_name(name: str) -> bool:
+def is_credential_name(name: str, extra: Tuple[str, ...] = (),
+                       ignore: Tuple[str, ...] = ()) -> bool:
     """A credential word, and nothing after it that describes it (``secret_uuid``,
-    ``token_type``, ``key_name`` and ``password_field`` name something else)."""
+    ``token_type``, ``key_name`` and ``password_field`` name something else). ``extra``:
+    more credential words; ``ignore``: names (glob patterns) that are never credentials."""
     words = name_words(name)
     if not words or NOT_SECRET_WORDS.intersection(words) or _CLASS_NAME.match(name):
         return False  # a class name (``ConsoleAuthToken``) names no secret
+    if any(fnmatch.fnmatchcase(name, pattern) for pattern in ignore):
+        return False
     last = len(words) - 1
     for k, word in enumerate(words):
-        secret = word in SECRET_WORDS or (
+        secret = word in SECRET_WORDS or word in extra or (
             word in KEY_WORDS and k > 0 and words[k - 1] in KEY_QUALIFIERS)
         if secret:
             rest = words[k + 1:]
-            return k == last or all(w in SECRET_WORDS | KEY_WORDS | VALUE_WORDS or w.isdigit()
-                                    for w in rest)
+            return k == last or all(w in SECRET_WORDS | KEY_WORDS | VALUE_WORDS or w in extra
+                                    or w.isdigit() for w in rest)
     return False
 
 
@@ -122,7 +142,8 @@ def _string(node: Optional[ast.AST]) -> Optional[str]:
     return None
 
 
-def credential_sites(tree: ast.AST) -> Iterator[Tuple[ast.AST, str, str]]:
+def credential_sites(tree: ast.AST, extra: Tuple[str, ...] = (), ignore: Tuple[str, ...] = ()
+                     ) -> Iterator[Tuple[ast.AST, str, str]]:
     """(node of the literal, the name it is bound to, the literal) for each site."""
     for node in ast.walk(tree):
         pairs: List[Tuple[Optional[str], Optional[ast.AST]]] = []
@@ -151,7 +172,7 @@ def credential_sites(tree: ast.AST) -> Iterator[Tuple[ast.AST, str, str]]:
             pairs += [(_name_of(second), first), (_name_of(first), second)]
         for name, value in pairs:
             literal = _string(value)
-            if name and literal is not None and is_credential_name(name) and \
+            if name and literal is not None and is_credential_name(name, extra, ignore) and \
                     is_credential_value(literal):
                 yield value, name, literal  # type: ignore[misc]
         literal = _string(node)
@@ -162,6 +183,161 @@ def credential_sites(tree: ast.AST) -> Iterator[Tuple[ast.AST, str, str]]:
             elif _PEM.search(literal) and "-----END" in literal and \
                     is_credential_value(literal):
                 yield node, "private key", literal
+
+
+# -- the rewrite ------------------------------------------------------------------------------
+
+# Words that make a name an identity's or a label's: a literal bound to such a name as well as
+# to a credential's is not only a credential.
+IDENTITY_WORDS = {"name", "names", "user", "username", "login", "id", "uuid", "host",
+                  "hostname", "project", "tenant", "type", "description", "label", "title",
+                  "path", "file", "filename", "display", "email", "domain", "role", "roles"}
+_GETATTR = {"getattr", "setattr", "hasattr", "delattr"}
+_IDENTITY_ASSERTS = {"assertIs", "assertIsNot"}
+MODULE_DOC = ("Credentials the tests use, moved here by testsec-fix.\n\n"
+              "Fake values, kept in one place so that they are easy to find, to change\n"
+              "and to allow in secret scanners.\n")
+
+
+class _Use:
+    """One literal in the file that is not a docstring: where it is and what role it has."""
+
+    __slots__ = ("node", "role", "name")
+
+    def __init__(self, node: ast.Constant, role: str, name: str = "") -> None:
+        self.node, self.role, self.name = node, role, name
+
+
+def _uses(tree: ast.Module) -> Tuple[List[_Use], List[Tuple[ast.AST, str]]]:
+    """The string constants of the file (docstrings left out), each with its role, and the
+    larger strings (f-string parts, bytes) a value may hide in."""
+    roles: Dict[int, Tuple[str, str]] = {}
+    skip: set = set()
+    hidden: List[Tuple[ast.AST, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                skip.add(id(body[0].value))
+        if isinstance(node, ast.JoinedStr):
+            for part in node.values:
+                if isinstance(part, ast.Constant):
+                    skip.add(id(part))
+                    hidden.append((part, part.value))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, bytes):
+            hidden.append((node, node.value.decode("latin-1")))
+        elif isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values):
+                roles[id(key)] = ("key", "")
+                if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    roles.setdefault(id(value), ("bound", key.value))
+        elif isinstance(node, ast.Subscript):
+            roles[id(node.slice)] = ("key", "")
+        elif isinstance(node, ast.Call):
+            func = node.func
+            called = func.id if isinstance(func, ast.Name) else \
+                func.attr if isinstance(func, ast.Attribute) else ""
+            if called in _GETATTR and len(node.args) >= 2:
+                roles[id(node.args[1])] = ("key", "")
+            if called in _IDENTITY_ASSERTS:
+                roles.update({id(a): ("identity", "") for a in node.args})
+            for keyword in node.keywords:
+                if keyword.arg:
+                    roles.setdefault(id(keyword.value), ("bound", keyword.arg))
+        elif isinstance(node, ast.Compare):
+            operands = [node.left] + node.comparators
+            for k, op in enumerate(node.ops):
+                if isinstance(op, (ast.Is, ast.IsNot)):
+                    roles[id(operands[k])] = roles[id(operands[k + 1])] = ("identity", "")
+                elif isinstance(op, (ast.In, ast.NotIn)):
+                    roles[id(operands[k])] = ("key", "")
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                name = _name_of(target)
+                if name and node.value is not None:
+                    roles.setdefault(id(node.value), ("bound", name))
+        if isinstance(node, ast.AnnAssign) or isinstance(node, ast.arg):
+            for sub in ast.walk(node.annotation) if node.annotation else ():
+                roles[id(sub)] = ("annotation", "")
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns:
+            for sub in ast.walk(node.returns):
+                roles[id(sub)] = ("annotation", "")
+    uses = [_Use(node, *roles.get(id(node), ("value", ""))) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and id(node) not in skip]
+    return uses, hidden
+
+
+def constant_name(name: str, value: str) -> str:
+    """``adminPass`` -> ``ADMIN_PASS``; a URL's credential is named by its scheme."""
+    if name == "url":
+        words = name_words(value.split("://", 1)[0]) + ["url"]
+    elif name == "private key":
+        words = ["private", "key"]
+    else:
+        words = name_words(name)
+    joined = "_".join(words).upper() or "CREDENTIAL"
+    return joined if joined[0].isalpha() else "CREDENTIAL_" + joined
+
+
+def render_constant(name: str, value: str, limit: int) -> str:
+    """``NAME = 'value'``, split into implicitly joined pieces when it is too long."""
+    one = f"{name} = {value!r}"
+    if len(one) <= limit:
+        return one + "\n"
+    pieces: List[str] = []
+    for line in value.splitlines(keepends=True):
+        while line:
+            size = max(1, min(len(line), limit - 8))
+            while size > 1 and len(repr(line[:size])) > limit - 4:
+                size -= 1
+            pieces.append(line[:size])
+            line = line[size:]
+    return f"{name} = (\n" + "".join(f"    {piece!r}\n" for piece in pieces) + ")\n"
+
+
+def _bounded(value: str) -> "re.Pattern[str]":
+    return re.compile(r"(?<!\w)%s(?!\w)" % re.escape(value))
+
+
+class _Replace(cst.CSTTransformer):
+    """Each literal whose value is a key of ``refs`` becomes that reference (docstrings,
+    annotations and the parts of larger strings are left alone)."""
+
+    def __init__(self, refs: Dict[str, str]) -> None:
+        super().__init__()
+        self.refs = refs
+
+    def visit_Expr(self, node: cst.Expr) -> bool:
+        return not isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString))
+
+    def visit_Annotation(self, node: cst.Annotation) -> bool:
+        return False
+
+    def visit_ConcatenatedString(self, node: cst.ConcatenatedString) -> bool:
+        return False  # replaced whole (below) or not at all
+
+    def leave_ConcatenatedString(self, original: cst.ConcatenatedString,
+                                 updated: cst.ConcatenatedString) -> cst.BaseExpression:
+        return self._swap(original, updated)
+
+    def leave_SimpleString(self, original: cst.SimpleString,
+                           updated: cst.SimpleString) -> cst.BaseExpression:
+        return self._swap(original, updated)
+
+    def _swap(self, original, updated) -> cst.BaseExpression:
+        try:
+            value = original.evaluated_value
+        except Exception:  # a part that is an f-string, or a mix of bytes and str
+            return updated
+        if not isinstance(value, str) or value not in self.refs:
+            return updated
+        head, _, attr = self.refs[value].partition(".")
+        parens = [cst.Module([]).code_for_node(p) for p in (*updated.lpar, *updated.rpar)]
+        keep = any("#" in p for p in parens)  # a comment in them; else they are not needed
+        return cst.Attribute(cst.Name(head), cst.Name(attr), lpar=updated.lpar if keep else (),
+                             rpar=updated.rpar if keep else ())
 
 
 class CredentialLiteral(Codemod):
@@ -180,7 +356,16 @@ class CredentialLiteral(Codemod):
     (``secret_uuid``, ``token_type``, ``key_name``, ``password_field``), public keys and
     keypairs, and values that are empty, masks (``'***'``), templates (``'%(password)s'``,
     ``'{password}'``) or regular expressions. So ``adminPass`` and ``access_key`` are found,
-    which bandit, ruff and detect-secrets all miss.
+    which bandit, ruff and detect-secrets all miss. More words: ``credential-words``; names
+    that are never credentials: ``credential-ignore`` (glob patterns), in
+    ``[tool.testsec-fix]``.
+
+    The fix moves each literal into the project's credentials module
+    (``<pkg>.tests.fixtures.credentials`` when the fixtures are a package, else the fixtures
+    module; ``credentials-module`` to choose) as a constant named after the first name it
+    is bound to (``adminPass`` -> ``ADMIN_PASS``; ``ADMIN_PASS_2`` for a second value), and
+    replaces every use of the same literal in the file with it, assertions and mock checks
+    included.
 
     ## Why is this bad?
     A credential written inline is copied from test to test, trains readers to paste real
@@ -190,55 +375,289 @@ class CredentialLiteral(Codemod):
 
     ## Example
     ```python
+    from myapp import test
+
+
     class ServerActionsTest(test.TestCase):
 
         def test_rebuild(self):
-            body = {'rebuild': {'imageRef': self.image, 'adminPass': 'MySecretPass'}}
-            self.api.post_server_action(self.server['id'], body)
+            body = {'rebuild': {'adminPass': 'MySecretPass'}}
+            resp = self.api.post_server_action(self.server['id'], body)
+            self.assertEqual('MySecretPass', resp['adminPass'])
     ```
 
     ## Use instead
     ```python
-    from myapp.tests.fixtures import credentials
+    from myapp import test
+
+    from tests.fixtures import credentials
 
 
     class ServerActionsTest(test.TestCase):
 
         def test_rebuild(self):
-            body = {'rebuild': {'imageRef': self.image,
-                                'adminPass': credentials.ADMIN_PASS}}
-            self.api.post_server_action(self.server['id'], body)
+            body = {'rebuild': {'adminPass': credentials.ADMIN_PASS}}
+            resp = self.api.post_server_action(self.server['id'], body)
+            self.assertEqual(credentials.ADMIN_PASS, resp['adminPass'])
     ```
+    with ``ADMIN_PASS = 'MySecretPass'`` added to ``tests/fixtures/credentials.py``.
 
     ## Fix safety
-    None yet: this check reports only. Moving the literals into a fixtures module (every use
-    of the same literal in the file, assertions included) is planned; until then each
-    finding says so.
+    Safe: the constant keeps the literal's value, so every comparison, mock check and
+    message stays as it was, even one the fix could not see. (A sentinel that makes up a
+    new value per name, in the style of ``oslo_utils.fixture.uuidsentinel``, would not: the
+    same value is often expected in a template or a data file next to the test.) A literal
+    is left alone, with the reason, when a use of its value cannot follow: inside a larger
+    string or an f-string, in a template or data file next to the test (such as Nova's API
+    samples), used as a dict key, subscript or attribute name, bound to a name that says
+    it is something else too (``name``, ``user``, ``host``...), compared by identity, or
+    when a line would grow past the line length limit.
     """
 
     code = "TSF102"
     name = "credential-literal"
     safe = True
-    fixable = False
+    fixable = True
     trigger = Screen()
 
+    @classmethod
+    def screen(cls, text: str, config: Config) -> bool:
+        if not config.credential_words and not config.credential_ignore:
+            return cls.trigger.search(text)
+        return Screen(*_vocabulary(config)).search(text)
+
     def check(self, tree: ast.Module, ctx: Context) -> None:
+        self.refs: Dict[str, str] = {}
+        self.sites: List[Tuple[ast.AST, str]] = []
+        self.keep: Set[ast.stmt] = set()
+        extra, ignore = _vocabulary(ctx.config)
+        screen = Screen(extra, ignore) if extra or ignore else self.trigger
         # Only statements with a candidate line are walked.
         lines = {n for n, line in enumerate(split_lines(ctx.text), start=1)
-                 if self.trigger.search(line)}
+                 if screen.search(line)}
         units = [stmt for node in tree.body
                  for stmt in (node.body if isinstance(node, ast.ClassDef) else [node])]
         seen = set()
+        by_value: Dict[str, List[Tuple[ast.AST, str]]] = {}
         for node, name, literal in (site for unit in units
                                     if lines.intersection(statement_lines(unit))
-                                    for site in credential_sites(unit)):
+                                    for site in credential_sites(unit, extra, ignore)):
             where = (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
             if where in seen:
                 continue
             seen.add(where)
-            ctx.report_at(node, f"literal credential in test code ({name})",
-                          "report only: moving it into the fixtures module is not "
-                          "implemented yet")
+            by_value.setdefault(literal, []).append((node, name))
+        if not by_value:
+            return
+        module = ctx.project.fixtures_module(ctx.path, CREDENTIALS_MODULE) or \
+            ctx.config.credentials_module
+        if module and ctx.project.module_name(ctx.path) == module:
+            return  # the credentials module: where they belong
+        plan = self.refs = self._plan(tree, ctx, module, by_value) if module else {}
+        for value, sites in by_value.items():
+            for node, name in sites:
+                if value in plan:
+                    self.sites.append((node, name))
+                else:
+                    reason = self.declined.get(value) if module else (
+                        "no credentials module: set credentials-module (or fixtures-module) "
+                        "in [tool.testsec-fix]")
+                    ctx.report_at(node, f"literal credential in test code ({name})",
+                                  reason or "left alone")
+
+    def _plan(self, tree: ast.Module, ctx: Context, module: str,
+              by_value: Dict[str, List[Tuple[ast.AST, str]]]) -> Dict[str, str]:
+        """value -> the reference that replaces it (``credentials.ADMIN_PASS``); the values
+        left alone get their reason in ``self.declined``."""
+        self.declined: Dict[str, str] = {}
+        uses, hidden = _uses(tree)
+        alias = self._alias(tree, module)
+        if alias is None:
+            self.declined.update((v, "the name 'credentials' is taken in this file")
+                                 for v in by_value)
+            return {}
+        by_use: Dict[str, List[_Use]] = {}
+        for use in uses:
+            by_use.setdefault(use.node.value, []).append(use)
+        existing = ctx.project.constants(module)
+        last_import = max((n.lineno for n in tree.body
+                           if isinstance(n, (ast.Import, ast.ImportFrom))), default=0)
+        kept = {}
+        for value, sites in by_value.items():
+            reason = self._why_not(ctx, tree, value, by_use.get(value, []), hidden, uses,
+                                   last_import)
+            if reason:
+                self.declined[value] = reason
+            else:
+                kept[value] = sites
+        plan = self._names(kept, existing, alias)
+        if self._too_long(ctx, plan, by_use):
+            plan = self._names({v: s for v, s in kept.items() if v in plan}, existing, alias)
+        self.new = {ref.split(".", 1)[1]: value for value, ref in plan.items()
+                    if existing.get(ref.split(".", 1)[1]) != value}
+        self.module, self.alias = module, alias
+        for value in plan:
+            for use in by_use[value]:
+                self.keep.add(_unit_of(tree, use.node))
+        return plan
+
+    @staticmethod
+    def _names(kept: Dict[str, List[Tuple[ast.AST, str]]], existing: Dict[str, str],
+               alias: str) -> Dict[str, str]:
+        """value -> reference: an existing constant of that value, or a new name (after the
+        first name the value is bound to; ``_2``, ``_3`` when taken by another value)."""
+        taken = dict(existing)
+        plan = {}
+        for value, sites in kept.items():
+            name = next((n for n, v in sorted(taken.items()) if v == value), None)
+            if name is None:
+                base = constant_name(sites[0][1], value)
+                name, k = base, 1
+                while name in taken:
+                    k += 1
+                    name = f"{base}_{k}"
+                taken[name] = value
+            plan[value] = f"{alias}.{name}"
+        return plan
+
+    def _alias(self, tree: ast.Module, module: str) -> Optional[str]:
+        for bound, path in ast_bindings(tree).items():
+            if path == module:
+                return bound
+        used = name_counts(tree)
+        leaf = module.rpartition(".")[2]
+        return next((n for n in (leaf, f"fake_{leaf}") if n not in used), None)
+
+    def _why_not(self, ctx: Context, tree: ast.Module, value: str, mine: List[_Use], hidden,
+                 uses, last_import: int) -> Optional[str]:
+        for use in mine:
+            line = use.node.lineno
+            if use.role == "key":
+                return f"its value is also used as a key or attribute name (line {line})"
+            if use.role == "identity":
+                return f"its value is compared by identity (line {line})"
+            if use.role == "annotation":
+                return f"its value is also in an annotation (line {line})"
+            if use.role == "bound" and not is_credential_name(use.name, *_vocabulary(
+                    ctx.config)) and IDENTITY_WORDS.intersection(name_words(use.name)):
+                return f"its value is also the value of {use.name!r} (line {line})"
+            unit = _unit_of(tree, use.node, top=True)
+            if line < last_import and not isinstance(unit, (ast.FunctionDef,
+                                                            ast.AsyncFunctionDef)):
+                return f"its value is used before the imports end (line {line})"
+        for use in mine:
+            if use.node.end_lineno != use.node.lineno and _has_comment(ctx.text, use.node):
+                return f"a comment inside the literal (line {use.node.lineno}) would be lost"
+        pattern = _bounded(value)
+        for node, text in hidden + [(u.node, u.node.value) for u in uses
+                                    if u.node.value != value]:
+            if pattern.search(text):
+                return (f"its value is also inside a larger string (line {node.lineno}), "
+                        "which the fix cannot follow")
+        files = [f for f in ctx.project.data_files_with(ctx.path, value)
+                 if self._read_by_test(ctx, f, uses)]
+        if files:
+            where = os.path.relpath(files[0], os.path.dirname(os.path.abspath(ctx.path)))
+            more = f" and {len(files) - 1} more" if len(files) > 1 else ""
+            return (f"its value is also in {where}{more} next to the test (a template or "
+                    "data file the fix cannot follow)")
+        return None
+
+    @staticmethod
+    def _read_by_test(ctx: Context, file: str, uses: List[_Use]) -> bool:
+        """Whether the test may read a data file below its folder: one in its own folder, or
+        one whose name (without extensions) or folder the test names in a string (Nova's
+        API samples: ``sample_dir = 'os-evacuate'``, ``'server-evacuate-req'``)."""
+        parts = os.path.relpath(file, os.path.dirname(os.path.abspath(ctx.path))).split(os.sep)
+        if len(parts) == 1:
+            return True
+        named = set(parts[:-1]) | {parts[-1].split(".", 1)[0]}
+        return any(use.node.value in named for use in uses)
+
+    def _too_long(self, ctx: Context, plan: Dict[str, str],
+                  by_use: Dict[str, List[_Use]]) -> bool:
+        """Leave alone the values whose replacement would make a line too long (longer than
+        the limit and than it was); whether any was."""
+        lines = [line.rstrip("\r\n") for line in split_lines(ctx.text)]
+        limit = ctx.config.max_line_length
+
+        def column(number: int, offset: int) -> int:
+            return len(lines[number - 1].encode("utf-8")[:offset].decode("utf-8", "replace"))
+
+        dropped = False
+        while True:
+            length: Dict[int, int] = {}
+            for value, ref in plan.items():
+                for use in by_use[value]:
+                    node = use.node
+                    first, last = node.lineno, node.end_lineno or node.lineno
+                    start = column(first, node.col_offset)
+                    end = column(last, node.end_col_offset or 0)
+                    now = length.get(first, len(lines[first - 1]))
+                    length[first] = now - (len(lines[first - 1]) - start) + len(ref) + \
+                        len(lines[last - 1]) - end
+            over = next(((n, size) for n, size in sorted(length.items())
+                         if size > limit and size > len(lines[n - 1])), None)
+            if over is None:
+                return dropped
+            number, size = over
+            value = next(v for v in plan for u in by_use[v] if u.node.lineno == number)
+            del plan[value]
+            dropped = True
+            self.declined[value] = (f"line {number} would be {size} characters long "
+                                    f"(more than {limit})")
 
     def regions(self, tree: ast.Module, ctx: Context):
-        return set()
+        return set(self.keep) if self.refs is not None and self.sites else set()
+
+    def transform(self, module: cst.Module, ctx: Context) -> cst.Module:
+        new = module.visit(_Replace(self.refs))
+        if new.deep_equals(module):
+            return module
+        parent, _, leaf = self.module.rpartition(".")
+        if self.alias not in ast_bindings(ctx.tree):
+            ctx.add_import(parent, leaf, self.alias if self.alias != leaf else "") if parent \
+                else ctx.add_import(self.module, "", self.alias if self.alias != leaf else "")
+        for name, value in self.new.items():
+            ctx.require_helper(HelperRequest(
+                self.module, name, render_constant(name, value, ctx.config.max_line_length),
+                value=value, doc=MODULE_DOC))
+        for node, name in self.sites:
+            ctx.findings.append(Finding(self.code, node.lineno, node.col_offset,
+                                        f"literal credential in test code ({name})", True))
+        return new
+
+
+def _vocabulary(config: Config) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
+    return tuple(w.lower() for w in config.credential_words), config.credential_ignore
+
+
+def _unit_of(tree: ast.Module, node: ast.AST, top: bool = False) -> ast.stmt:
+    """The top-level statement (or statement of a top-level class body, unless ``top``)
+    holding ``node``."""
+    line = node.lineno  # type: ignore[attr-defined]
+    for stmt in tree.body:
+        if line in statement_lines(stmt):
+            if isinstance(stmt, ast.ClassDef) and not top:
+                for inner in stmt.body:
+                    if line in statement_lines(inner):
+                        return inner
+            return stmt
+    raise LookupError(line)
+
+
+def _has_comment(text: str, node: ast.AST) -> bool:
+    """Whether a literal written over several lines has a comment between its parts."""
+    lines = split_lines(text)
+    first, last = node.lineno, node.end_lineno  # type: ignore[attr-defined]
+    start = len(lines[first - 1].encode("utf-8")[:node.col_offset]  # type: ignore[attr-defined]
+                .decode("utf-8", "replace"))
+    end = len(lines[last - 1].encode("utf-8")[:node.end_col_offset]  # type: ignore
+              .decode("utf-8", "replace"))
+    piece = "".join(lines[first - 1:last])
+    piece = piece[start:len(piece) - len(lines[last - 1]) + end]
+    try:
+        return any(tok.type == tokenize.COMMENT for tok in
+                   tokenize.generate_tokens(io.StringIO("(" + piece + ")").readline))
+    except (tokenize.TokenError, SyntaxError):
+        return True
