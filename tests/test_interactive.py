@@ -258,3 +258,9 @@ def test_interactive_needs_a_terminal_and_writing(sample: Path, stdin, options) 
     expected = "is not for --dry-run" if options else "needs a terminal on stdin"
     assert f"testsec-fix: --interactive {expected}" in output
     assert _snapshot(sample) == before
+
+
+def test_help_shows_the_option_and_an_example() -> None:
+    proc = cli("--help", cwd=SAMPLE)
+    assert proc.returncode == 0
+    assert "-i, --interactive" in proc.stdout and "testsec-fix -i tests/" in proc.stdout
