@@ -19,13 +19,17 @@ from typing import List, Tuple
 
 import pytest
 
-from test_cli import SAMPLE, _entry_point, _snapshot, cli, sample  # noqa: F401 (a fixture)
+import test_cli
+from test_cli import SAMPLE, _entry_point, _snapshot, cli
 
 EVENTS = "sampleapp/tests/test_events.py"
 SERVERS = "sampleapp/tests/test_servers.py"
 POLLING = "sampleapp/tests/fixtures/polling.py"
 PROMPT = "Apply this hunk [y,n,a,d,q,?]? "
 TIMEOUT = 60  # seconds for any one step: a hang fails the test instead of blocking CI
+
+sample = test_cli.sample  # the fixture: fixtures/sample copied to tmp_path
+pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="no pseudo-terminals here")
 
 
 class Terminal:

@@ -13,7 +13,8 @@ from pathlib import Path
 import yaml
 
 from fixture_cases import ROOT
-from test_cli import _entry_point, _snapshot, sample  # noqa: F401 (a fixture)
+import test_cli
+from test_cli import _entry_point, _snapshot
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -22,6 +23,8 @@ else:  # pragma: no cover
 
 HOOKS = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+sample = test_cli.sample  # the fixture: fixtures/sample copied to tmp_path
 
 
 def test_the_hooks_are_well_formed_and_name_our_entry_point() -> None:
