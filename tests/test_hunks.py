@@ -183,3 +183,28 @@ def test_help_unknown_and_empty_answers_ask_again_and_eof_quits(tmp_path: Path) 
     helps = [s for s in script.shown if s.startswith("y - apply this hunk")]
     assert len(helps) == 2, "help for '?' and for an unknown answer, not for an empty one"
     assert not any(r.changed for r in out.values())
+
+
+def test_write_result_keeps_encoding_newlines_and_mode_and_refuses_a_changed_file(
+        tmp_path: Path) -> None:
+    from testsec_fix.engine import write_result
+    from testsec_fix.source import read_source
+
+    cases = {"latin1.py": b"# -*- coding: latin-1 -*-\r\nx = '\xe9'\r\n",
+             "bom.py": b"\xef\xbb\xbfx = '\xc3\xa9'\n"}
+    for name, data in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        path.chmod(0o751)
+        source = read_source(str(path))
+        result = FileResult(str(path), source.text, source.text, encoding=source.encoding)
+        assert write_result(result, source.text.replace("x =", "y =")).error is None
+        assert path.read_bytes() == data.replace(b"x =", b"y =")
+        assert path.stat().st_mode & 0o777 == 0o751
+        # The file no longer holds result.before: not overwritten.
+        refused = write_result(result, source.text)
+        assert refused.error == "not written: changed on disk since it was read; not overwritten"
+        assert path.read_bytes() == data.replace(b"x =", b"y =")
+    created = FileResult(str(tmp_path / "new.py"), "", "x = 1\n", created=True)
+    assert write_result(created, created.after).error is None
+    assert "exists already" in write_result(created, created.after).error
