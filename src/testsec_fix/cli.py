@@ -22,6 +22,7 @@ EPILOG = """\b
 Examples:
   testsec-fix --dry-run tests/          show the diffs, write nothing
   testsec-fix tests/                    rewrite in place
+  testsec-fix -i tests/                 ask hunk by hunk what to write (like git add -p)
   testsec-fix --dry-run nova/ | git apply --check
   testsec-fix --select TSF101 --format json tests/
   testsec-fix list                      the codemods
@@ -56,6 +57,8 @@ def main() -> None:
 @main.command("fix", epilog=EPILOG)
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--dry-run", "-n", is_flag=True, help="Print the diffs; write nothing.")
+@click.option("--interactive", "-i", is_flag=True,
+              help="Show each hunk and ask whether to write it (like git add -p).")
 @click.option("--select", metavar="CODES", help="Comma-separated codes (or prefixes) to run.")
 @click.option("--ignore", metavar="CODES", help="Comma-separated codes (or prefixes) to skip.")
 @click.option("--format", "fmt", type=click.Choice(["diff", "json"]), default="diff",
@@ -76,8 +79,13 @@ def main() -> None:
 def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Optional[str],
         fmt: str, config_path: Optional[str], fixtures_module: Optional[str],
         jobs: Optional[int], color: Optional[bool], quiet: bool, unsafe_fixes: Optional[bool],
-        no_cache: bool, cache_dir: Optional[str]) -> None:
+        no_cache: bool, cache_dir: Optional[str], interactive: bool = False) -> None:
     """Rewrite the Python test files under PATH... in place (or show the diffs)."""
+    if interactive and (dry_run or fmt != "diff" or not sys.stdin.isatty()):
+        why = ("is not for --dry-run or --format json" if dry_run or fmt != "diff"
+               else "needs a terminal on stdin: it asks hunk by hunk")
+        click.echo(f"testsec-fix: --interactive {why}", err=True)
+        sys.exit(2)
     try:
         config = load_config(config_path or find_config(paths[0]))
     except ConfigError as exc:
@@ -100,7 +108,7 @@ def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Opti
     results: List[FileResult] = []
     records = []
     bar = _Progress(enabled=not quiet and sys.stderr.isatty())
-    for result in run(paths, config, write=not dry_run, jobs=jobs,
+    for result in run(paths, config, write=not dry_run and not interactive, jobs=jobs,
                       cache_dir=None if no_cache else cache_dir, progress=bar.update):
         results.append(result)
         if result.error:
@@ -110,7 +118,7 @@ def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Opti
                                 "code": "error", "message": result.error, "fixed": False,
                                 "reason": result.error})
         if fmt == "diff":
-            if result.changed:
+            if result.changed and not interactive:
                 _write_diff(result, colored)
             for finding in result.findings:
                 if not finding.fixed and not quiet:
@@ -120,6 +128,8 @@ def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Opti
         else:
             records.extend(_record(result, f) for f in result.findings)
     bar.close()
+    if interactive:
+        results = _interactive(results, config, colored)
     if fmt == "json":
         click.echo(json.dumps(records, indent=2))
     if not quiet:
@@ -209,6 +219,20 @@ def _write_diff(result: FileResult, colored: bool) -> None:
     stream = click.get_binary_stream("stdout")
     stream.write(result.diff_bytes(_rel(result.path)))
     stream.flush()
+
+
+def _interactive(results: List[FileResult], config, colored: bool) -> List[FileResult]:
+    """Ask hunk by hunk on the terminal, write what was accepted (``interactive.session``)."""
+    from .interactive import session
+
+    def ask(prompt: str) -> Optional[str]:
+        click.echo(prompt, nl=False)
+        line = sys.stdin.readline()  # a line, not a key: easy to type, to script, to test
+        return line if line else None
+
+    return session(results, config, show=lambda text: click.echo(
+        _color(text, colored), nl=False, color=colored), ask=ask,
+        say=lambda line: click.echo(line, err=True), rel=_rel)
 
 
 def _color(diff: str, on: bool) -> str:

@@ -6,6 +6,7 @@ reading, worker processes, the helper modules rewrites ask for, and writing.
 from __future__ import annotations
 
 import ast
+import hashlib
 import os
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
@@ -395,6 +396,16 @@ def _write(result: FileResult, source: Optional[SourceFile]) -> FileResult:
     except (SourceError, OSError) as exc:
         return replace(result, error=f"not written: {exc}")
     return result
+
+
+def write_result(result: FileResult, text: str) -> FileResult:
+    """Write ``text`` where ``result`` came from, later, as ``run`` writes (atomically, in the
+    file's encoding and mode): only if the file still holds ``result.before`` (a created
+    module: only if it still does not exist). ``error`` says why it was not written."""
+    source = None if result.created else SourceFile(
+        result.path, result.before, result.encoding,
+        hashlib.sha256(result.before.encode(result.encoding)).hexdigest())
+    return _write(replace(result, after=text), source)
 
 
 def helper_module(project: FileProject, module: str, requests: Iterable[HelperRequest],
