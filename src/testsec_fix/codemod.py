@@ -8,13 +8,17 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
-from typing import ClassVar, Dict, List, Optional, Protocol, Set, Tuple
+from typing import ClassVar, Dict, List, Optional, Protocol, Set, Tuple, Union
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .config import Config
 from .model import Finding, HelperRequest, ImportRequest
+from .suppress import NONE, Suppressions
+
+
+SUPPRESSED = "suppressed by a '# testsec: ignore' comment"  # the reason a codemod gives
 
 
 class Project(Protocol):
@@ -55,6 +59,7 @@ class Context:
     helpers: List[HelperRequest] = field(default_factory=list)
     code: str = ""  # the codemod's code, for findings
     line_map: Optional[List[int]] = None  # parsed line -> original line (sparse parsing)
+    suppressions: Suppressions = NONE  # the file's ``# testsec: ignore`` comments
     _positions: Optional[Dict[cst.CSTNode, object]] = None
     _module: Optional[cst.Module] = None
 
@@ -81,6 +86,16 @@ class Context:
             return (0, 0)
         line = self.line_map[span[0] - 1] if self.line_map else span[0]
         return (line, span[1])
+
+    def suppressed(self, where: Union[cst.CSTNode, int]) -> bool:
+        """Does a ``# testsec: ignore`` comment cover this codemod's finding at ``where`` (a
+        node, or a line of the original file)? A codemod must not rewrite such a node; it
+        reports it (``fixed=False``, reason ``SUPPRESSED``) and the engine marks that finding
+        suppressed."""
+        if not self.suppressions:
+            return False
+        line = where if isinstance(where, int) else self.line_of(where)[0]
+        return self.suppressions.covers(self.code, line)
 
     def report(self, node: cst.CSTNode, message: str, *, fixed: bool,
                reason: Optional[str] = None) -> None:

@@ -13,7 +13,9 @@ from typing import Optional, Tuple
 
 @dataclass(frozen=True)
 class Finding:
-    """One thing a codemod saw: fixed (``fixed=True``) or left alone with a ``reason``."""
+    """One thing a codemod saw: fixed (``fixed=True``) or left alone with a ``reason``.
+    ``line`` is 1-based, ``column`` 0-based (in characters); ``suppressed``: a
+    ``# testsec: ignore`` comment covers it (never fixed then)."""
 
     code: str
     line: int
@@ -21,6 +23,7 @@ class Finding:
     message: str
     fixed: bool
     reason: Optional[str] = None
+    suppressed: bool = False
 
 
 @dataclass(frozen=True)
