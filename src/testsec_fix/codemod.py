@@ -15,6 +15,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .config import Config
 from .model import Finding, HelperRequest, ImportRequest
+from .sparse import split_lines
 from .suppress import NONE, Suppressions
 
 
@@ -62,6 +63,7 @@ class Context:
     suppressions: Suppressions = NONE  # the file's ``# testsec: ignore`` comments
     _positions: Optional[Dict[cst.CSTNode, object]] = None
     _module: Optional[cst.Module] = None
+    _lines: Optional[List[str]] = None  # of ``text``, when a column needs them
 
     def bind(self, module: cst.Module, line_map: Optional[List[int]]) -> None:
         self._module, self._positions, self.line_map = module, None, line_map
@@ -104,8 +106,20 @@ class Context:
 
     def report_at(self, node: ast.AST, message: str, reason: str) -> None:
         """A finding at an ``ast`` node, from ``check`` (not fixed)."""
-        self.findings.append(Finding(self.code, getattr(node, "lineno", 0),
-                                     getattr(node, "col_offset", 0), message, False, reason))
+        line = getattr(node, "lineno", 0)
+        self.findings.append(Finding(self.code, line,
+                                     self._chars(line, getattr(node, "col_offset", 0)),
+                                     message, False, reason))
+
+    def _chars(self, line: int, offset: int) -> int:
+        """``ast`` counts columns in UTF-8 bytes; findings count characters, as LibCST."""
+        if not offset:
+            return offset
+        if self._lines is None:
+            self._lines = split_lines(self.text)
+        if not 0 < line <= len(self._lines):
+            return offset
+        return len(self._lines[line - 1].encode("utf-8")[:offset].decode("utf-8", "ignore"))
 
     def add_import(self, module: str, name: str = "", asname: str = "") -> None:
         request = ImportRequest(module, name, asname)
