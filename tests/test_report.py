@@ -286,6 +286,14 @@ def test_suppressed_findings_are_counted_not_reported(tmp_path: Path) -> None:
         again.stderr
 
 
+def test_help_shows_the_formats_output_and_suppressions() -> None:
+    proc = cli("--help", cwd=FIXTURES)
+    assert proc.returncode == 0
+    for text in ("--format [diff|json|sarif|github]", "-o, --output", "--format sarif -o",
+                 "--format github", "# testsec: ignore[CODE]"):
+        assert text in proc.stdout, text
+
+
 # -- the SARIF fix regions --------------------------------------------------------------------
 
 LINES = st.lists(st.sampled_from(["a", "b", "c", "", "d d"]), max_size=8)

@@ -30,6 +30,8 @@ Examples:
                                         SARIF 2.1.0 for GitHub code scanning
   testsec-fix --dry-run --format github tests/
                                         annotations in a GitHub Actions job
+  testsec-fix --dry-run -o changes.diff tests/
+                                        the report into a file, not stdout
   testsec-fix list                      the codemods
   testsec-fix explain TSF101            one codemod's documentation
 
