@@ -16,7 +16,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 from urllib.parse import quote
 
 from . import __version__
-from .model import FileResult, Finding
+from .model import FileResult, Finding, common_ends
 from .sparse import split_lines
 
 SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
@@ -219,10 +219,14 @@ def replacements(before: str, after: str) -> List[dict]:
         starts.append(starts[-1] + len(line))
     open_end = bool(before) and not before.endswith(("\n", "\r"))
     spans: List[Tuple[int, int, str]] = []  # (start, end, new text), offsets in ``before``
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    # Only the part between the common head and tail is matched (as for the diff).
+    head, tail = common_ends(old, new)
+    matcher = difflib.SequenceMatcher(None, old[head:len(old) - tail],
+                                      new[head:len(new) - tail])
     for tag, a1, a2, b1, b2 in matcher.get_opcodes():
         if tag != "equal":
-            spans.append((starts[a1], starts[a2], "".join(new[b1:b2])))
+            spans.append((starts[head + a1], starts[head + a2],
+                          "".join(new[head + b1:head + b2])))
     if spans:
         start, end, text = _before_last_newline(before, *spans[-1])
         if len(spans) > 1 and start <= spans[-2][1]:
