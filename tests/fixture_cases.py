@@ -1,7 +1,9 @@
 """The fixture pairs: ``fixtures/<codemod-name>/<case>.py`` and ``<case>.expected.py``.
 
 No expected file means "must stay unchanged"; such a case starts with ``# decline: <words>``
-naming the reason the codemod must give. ``TESTSEC_UPDATE=1 pytest`` writes the expected files
+naming the reason the codemod must give. A line marked ``# expect: CODE`` must have a finding
+of that report-only check; ``# suppressed: CODE``, a finding a ``# testsec: ignore`` comment
+suppressed. ``TESTSEC_UPDATE=1 pytest`` writes the expected files
 of rewriting cases from the current output (then read the diff before committing).
 """
 from __future__ import annotations
@@ -46,12 +48,21 @@ class Case:
         return first.split(":", 1)[1].strip() if first.startswith("# decline:") else None
 
     @property
-    def expected_lines(self) -> Optional[dict]:
+    def expected_lines(self) -> dict:
         """For a report-only check: line -> codes marked ``# expect: CODE`` on it."""
+        return self._marks("# expect:")
+
+    @property
+    def suppressed_lines(self) -> dict:
+        """Line -> codes marked ``# suppressed: CODE``: a finding a ``# testsec: ignore``
+        comment covers must be there (and be neither reported nor fixed)."""
+        return self._marks("# suppressed:")
+
+    def _marks(self, marker: str) -> dict:
         marks = {}
         for number, line in enumerate(self.before.read_text(encoding="utf-8").splitlines(), 1):
-            if "# expect:" in line:
-                marks[number] = set(line.split("# expect:", 1)[1].split())
+            if marker in line:
+                marks[number] = set(line.split(marker, 1)[1].split("#")[0].split())
         return marks
 
     def run(self, text: Optional[str] = None) -> FileResult:

@@ -123,7 +123,9 @@ def test_format_json_gives_one_record_per_finding(tmp_path: Path) -> None:
     records = json.loads(proc.stdout)
     assert {r["fixed"] for r in records} == {True, False}
     for record in records:
-        assert set(record) == {"path", "line", "column", "code", "message", "fixed", "reason"}
+        assert set(record) == {"path", "line", "column", "code", "message", "fixed", "reason",
+                               "suppressed"}
+        assert record["suppressed"] is False
         assert record["code"] == "TSF101" and record["line"] > 0
     declined = [r for r in records if not r["fixed"]][0]
     assert declined["path"] == "tests/test_decline_continue.py"

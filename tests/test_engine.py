@@ -171,3 +171,12 @@ def test_sparse_text_restores_byte_for_byte() -> None:
                 ast.parse(sparse.text)
                 assert restore(sparse.text, lines) == source
                 assert len(sparse.line_map) == len(split_lines(sparse.text))
+
+
+def test_columns_count_characters_for_ast_findings_too() -> None:
+    """``ast`` gives UTF-8 byte offsets; a finding's column is in characters, as LibCST's."""
+    from testsec_fix import fix_source
+    line = "    label = 'café€'; password = 'hunter2'"
+    result = fix_source(f"def test_login(self):\n{line}\n", path="tests/test_login.py")
+    [finding] = result.findings
+    assert line[finding.column:] == "'hunter2'"

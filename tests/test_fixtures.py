@@ -15,15 +15,19 @@ REPORT_ONLY = [cls for cls in all_codemods() if not cls.fixable]
 def test_fixture(case: Case) -> None:
     result = case.run()
     assert result.error is None, result.error
-    declined = [f.reason or "" for f in result.findings if not f.fixed]
-    codes = {f.code for f in result.findings}
+    reported = [f for f in result.findings if not f.suppressed]
+    declined = [f.reason or "" for f in reported if not f.fixed]
+    codes = {f.code for f in reported}
     marks = case.expected_lines
     for code in {c for found in marks.values() for c in found} | codes:
         if any(c == code for found in marks.values() for c in found) or \
                 code in [cls.code for cls in REPORT_ONLY]:
-            flagged = sorted({f.line for f in result.findings if f.code == code})
+            flagged = sorted({f.line for f in reported if f.code == code})
             wanted = sorted(n for n, found in marks.items() if code in found)
             assert flagged == wanted, f"{code} flagged lines {flagged}, marked {wanted}"
+    suppressed = {(f.line, f.code) for f in result.findings if f.suppressed}
+    assert suppressed == {(n, c) for n, found in case.suppressed_lines.items() for c in found}
+    assert not any(f.fixed for f in result.findings if f.suppressed)
     if case.decline is not None:
         assert any(case.decline in r for r in declined), \
             f"expected a finding not fixed because {case.decline!r}, got {declined}"

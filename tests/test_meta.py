@@ -132,3 +132,31 @@ def test_no_new_line_is_too_long(case: Case) -> None:
     long = [line for line in result.after.splitlines()
             if line not in old and len(line) > CONFIG.max_line_length]
     assert not long, long
+
+
+def _suppress_lines(text: str, lines, comment: str) -> str:
+    """``comment`` on a line of its own before each of ``lines`` (1-based), indented alike."""
+    out = []
+    for number, line in enumerate(text.splitlines(keepends=True), 1):
+        if number in lines:
+            out.append(line[:len(line) - len(line.lstrip())] + comment + "\n")
+        out.append(line)
+    return "".join(out)
+
+
+@pytest.mark.parametrize("case", REWRITES, ids=str)
+def test_suppressed_fixes_are_not_applied(case: Case) -> None:
+    """A codemod honours ``# testsec: ignore`` itself (``ctx.suppressed``): with every fixed
+    finding's line covered, the file stays as it is, and no fix is thrown away afterwards
+    by the engine's safety net."""
+    fixed = {(f.line, f.code) for f in case.run().findings if f.fixed}
+    assert fixed
+    text = case.before.read_text(encoding="utf-8")
+    covered = _suppress_lines(text, {line for line, _ in fixed}, "# testsec: ignore")
+    result = case.run(covered)
+    assert result.error is None, result.error
+    assert result.after == covered
+    lines = sorted({line for line, _ in fixed})
+    moved = {(line + lines.index(line) + 1, code) for line, code in fixed}
+    assert {(f.line, f.code) for f in result.findings if f.suppressed} >= moved
+    assert not [f for f in result.findings if "not applied" in (f.reason or "")]

@@ -3,6 +3,7 @@ imports click."""
 from __future__ import annotations
 
 import inspect
+import io
 import json
 import os
 import sys
@@ -11,11 +12,12 @@ from typing import List, Optional, Sequence
 
 import click
 
-from . import __version__
+from . import __version__, report
 from .config import ConfigError, find_config, load_config
 from .engine import run
 from .project import find_root
 from .model import FileResult
+from .source import replace_file
 
 
 EPILOG = """\b
@@ -25,12 +27,20 @@ Examples:
   testsec-fix -i tests/                 ask hunk by hunk what to write (like git add -p)
   testsec-fix --dry-run nova/ | git apply --check
   testsec-fix --select TSF101 --format json tests/
+  testsec-fix --dry-run --format sarif -o testsec.sarif .
+                                        SARIF 2.1.0 for GitHub code scanning
+  testsec-fix --dry-run --format github tests/
+                                        annotations in a GitHub Actions job
+  testsec-fix --dry-run -o changes.diff tests/
+                                        the report into a file, not stdout
   testsec-fix list                      the codemods
   testsec-fix explain TSF101            one codemod's documentation
 
 \b
 Exit codes: 0 nothing to change, 1 changes found (--dry-run) or made, 2 errors.
 Configuration: [tool.testsec-fix] in pyproject.toml (found by walking up from PATH).
+A '# testsec: ignore[CODE]' (or bare '# testsec: ignore') comment on a finding's line,
+or alone on the line before, leaves it unreported and unfixed.
 """
 
 
@@ -61,8 +71,12 @@ def main() -> None:
               help="Show each hunk and ask whether to write it (like git add -p).")
 @click.option("--select", metavar="CODES", help="Comma-separated codes (or prefixes) to run.")
 @click.option("--ignore", metavar="CODES", help="Comma-separated codes (or prefixes) to skip.")
-@click.option("--format", "fmt", type=click.Choice(["diff", "json"]), default="diff",
-              show_default=True, help="diff: unified diffs; json: one record per finding.")
+@click.option("--format", "fmt", type=click.Choice(["diff", "json", "sarif", "github"]),
+              default="diff", show_default=True,
+              help="diff: unified diffs; json: one record per finding; sarif: SARIF 2.1.0; "
+                   "github: GitHub Actions annotations.")
+@click.option("--output", "-o", "output", type=click.Path(dir_okay=False),
+              help="Write the report (diffs, json, sarif, github) to FILE, not stdout.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="pyproject.toml to read [tool.testsec-fix] from.")
 @click.option("--fixtures-module", metavar="DOTTED",
@@ -77,9 +91,10 @@ def main() -> None:
 @click.option("--cache-dir", type=click.Path(file_okay=False),
               help="Where results are cached (default: .testsec-cache in the project root).")
 def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Optional[str],
-        fmt: str, config_path: Optional[str], fixtures_module: Optional[str],
-        jobs: Optional[int], color: Optional[bool], quiet: bool, unsafe_fixes: Optional[bool],
-        no_cache: bool, cache_dir: Optional[str], interactive: bool = False) -> None:
+        fmt: str, output: Optional[str], config_path: Optional[str],
+        fixtures_module: Optional[str], jobs: Optional[int], color: Optional[bool], quiet: bool,
+        unsafe_fixes: Optional[bool], no_cache: bool, cache_dir: Optional[str],
+        interactive: bool = False) -> None:
     """Rewrite the Python test files under PATH... in place (or show the diffs)."""
     if interactive and (dry_run or fmt != "diff" or not sys.stdin.isatty()):
         why = ("is not for --dry-run or --format json" if dry_run or fmt != "diff"
@@ -101,37 +116,45 @@ def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Opti
             click.echo(f"testsec-fix: unknown code {code!r} (see 'testsec-fix list')", err=True)
             sys.exit(2)
     jobs = jobs or os.cpu_count() or 1
-    out = click.get_text_stream("stdout")
-    colored = out.isatty() if color is None else color
+    if output and not os.path.isdir(os.path.dirname(os.path.abspath(output))):
+        click.echo(f"testsec-fix: --output {output}: no such folder", err=True)
+        sys.exit(2)
+    sink = _Sink(output)
+    colored = (sink.isatty() if color is None else color) and fmt == "diff"
     if not no_cache and not cache_dir:
         cache_dir = os.path.join(find_root(paths[0]), ".testsec-cache")
     results: List[FileResult] = []
-    records = []
     bar = _Progress(enabled=not quiet and sys.stderr.isatty())
     for result in run(paths, config, write=not dry_run and not interactive, jobs=jobs,
                       cache_dir=None if no_cache else cache_dir, progress=bar.update):
         results.append(result)
         if result.error:
             click.echo(f"{_rel(result.path)}: error: {result.error}", err=True)
-            if fmt == "json":
-                records.append({"path": _rel(result.path), "line": 0, "column": 0,
-                                "code": "error", "message": result.error, "fixed": False,
-                                "reason": result.error})
         if fmt == "diff":
             if result.changed and not interactive:
-                _write_diff(result, colored)
-            for finding in result.findings:
+                sink.write(_diff(result, colored))
+            for finding in report.reported(result):
                 if not finding.fixed and not quiet:
                     click.echo(f"{_rel(result.path)}:{finding.line}:{finding.column + 1}: "
                                f"{finding.code} {finding.message}: not fixed: {finding.reason}",
                                err=True)
-        else:
-            records.extend(_record(result, f) for f in result.findings)
     bar.close()
     if interactive:
         results = _interactive(results, config, colored)
     if fmt == "json":
-        click.echo(json.dumps(records, indent=2))
+        sink.write(json.dumps(report.json_records(results), indent=2) + "\n")
+    elif fmt == "sarif":
+        sink.write(json.dumps(report.sarif(results, all_codemods(), applied=not dry_run),
+                              indent=2) + "\n")
+    elif fmt == "github":
+        names = {cls.code: cls.name for cls in all_codemods()}
+        sink.write("".join(f"{line}\n" for line in
+                           report.github_lines(results, names, applied=not dry_run)))
+    try:
+        sink.close()
+    except OSError as exc:
+        click.echo(f"testsec-fix: --output {output}: {exc.strerror or exc}", err=True)
+        sys.exit(2)
     if not quiet:
         _summary(results, dry_run)
     errors = sum(1 for r in results if r.error)
@@ -200,25 +223,42 @@ def _codes(value: Optional[str]):
     return tuple(c.strip().upper() for c in value.split(",") if c.strip()) if value else None
 
 
-def _rel(path: str) -> str:
-    rel = os.path.relpath(path)
-    return path if rel.startswith("..") else rel.replace(os.sep, "/")
+_rel = report.relpath
 
 
-def _record(result: FileResult, finding) -> dict:
-    return {"path": _rel(result.path), "line": finding.line, "column": finding.column + 1,
-            "code": finding.code, "message": finding.message, "fixed": finding.fixed,
-            "reason": finding.reason}
+class _Sink:
+    """Where the report goes: stdout as it comes, or FILE, written whole at the end (so it
+    is never half-written). Text goes out as UTF-8; a diff as the bytes of its file's
+    encoding."""
+
+    def __init__(self, path: Optional[str]) -> None:
+        self.path = path
+        self.buffer = io.BytesIO()
+
+    def isatty(self) -> bool:
+        return self.path is None and click.get_text_stream("stdout").isatty()
+
+    def write(self, data) -> None:
+        if isinstance(data, str):
+            data = data.encode("utf-8", "surrogateescape")
+        if self.path is not None:
+            self.buffer.write(data)
+            return
+        stream = click.get_binary_stream("stdout")
+        stream.write(data)
+        stream.flush()
+
+    def close(self) -> None:
+        if self.path is not None:
+            replace_file(self.path, self.buffer.getvalue())
 
 
-def _write_diff(result: FileResult, colored: bool) -> None:
-    """The diff as bytes in the file's own encoding, so ``git apply`` finds the lines."""
+def _diff(result: FileResult, colored: bool):
+    """The diff as bytes in the file's own encoding, so ``git apply`` finds the lines (as
+    text when colored, for a terminal)."""
     if colored:
-        click.echo(_color(result.diff(_rel(result.path)), True), nl=False, color=True)
-        return
-    stream = click.get_binary_stream("stdout")
-    stream.write(result.diff_bytes(_rel(result.path)))
-    stream.flush()
+        return _color(result.diff(_rel(result.path)), True)
+    return result.diff_bytes(_rel(result.path))
 
 
 def _interactive(results: List[FileResult], config, colored: bool) -> List[FileResult]:
@@ -257,13 +297,15 @@ def _summary(results: List[FileResult], dry_run: bool) -> None:
     scanned = len(results)
     changed = sum(1 for r in results if r.changed)
     errors = sum(1 for r in results if r.error)
-    by_code = Counter()
-    declined = Counter()
+    counts = {"fixed": Counter(), "not fixed": Counter(), "suppressed": Counter()}
     for r in results:
         for f in r.findings:
-            (by_code if f.fixed else declined)[f.code] += 1
+            kind = "suppressed" if f.suppressed else "fixed" if f.fixed else "not fixed"
+            counts[kind][f.code] += 1
     verb = "would change" if dry_run else "changed"
-    parts = [f"{scanned} files scanned", f"{changed} {verb}", f"{errors} errors"]
+    parts = [f"{scanned} files scanned", f"{changed} {verb}", f"{errors} errors",
+             f"{sum(counts['suppressed'].values())} suppressed"]
     click.echo("testsec-fix: " + ", ".join(parts), err=True)
-    for code in sorted(set(by_code) | set(declined)):
-        click.echo(f"  {code}: {by_code[code]} fixed, {declined[code]} not fixed", err=True)
+    for code in sorted(set().union(*counts.values())):
+        click.echo(f"  {code}: " + ", ".join(f"{c[code]} {kind}" for kind, c in counts.items()),
+                   err=True)

@@ -8,13 +8,18 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
-from typing import ClassVar, Dict, List, Optional, Protocol, Set, Tuple
+from typing import ClassVar, Dict, List, Optional, Protocol, Set, Tuple, Union
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .config import Config
 from .model import Finding, HelperRequest, ImportRequest
+from .sparse import split_lines
+from .suppress import NONE, Suppressions
+
+
+SUPPRESSED = "suppressed by a '# testsec: ignore' comment"  # the reason a codemod gives
 
 
 class Project(Protocol):
@@ -69,8 +74,10 @@ class Context:
     helpers: List[HelperRequest] = field(default_factory=list)
     code: str = ""  # the codemod's code, for findings
     line_map: Optional[List[int]] = None  # parsed line -> original line (sparse parsing)
+    suppressions: Suppressions = NONE  # the file's ``# testsec: ignore`` comments
     _positions: Optional[Dict[cst.CSTNode, object]] = None
     _module: Optional[cst.Module] = None
+    _lines: Optional[List[str]] = None  # of ``text``, when a column needs them
 
     def bind(self, module: cst.Module, line_map: Optional[List[int]]) -> None:
         self._module, self._positions, self.line_map = module, None, line_map
@@ -96,6 +103,16 @@ class Context:
         line = self.line_map[span[0] - 1] if self.line_map else span[0]
         return (line, span[1])
 
+    def suppressed(self, where: Union[cst.CSTNode, int]) -> bool:
+        """Does a ``# testsec: ignore`` comment cover this codemod's finding at ``where`` (a
+        node, or a line of the original file)? A codemod must not rewrite such a node; it
+        reports it (``fixed=False``, reason ``SUPPRESSED``) and the engine marks that finding
+        suppressed."""
+        if not self.suppressions:
+            return False
+        line = where if isinstance(where, int) else self.line_of(where)[0]
+        return self.suppressions.covers(self.code, line)
+
     def report(self, node: cst.CSTNode, message: str, *, fixed: bool,
                reason: Optional[str] = None) -> None:
         line, col = self.line_of(node)
@@ -103,8 +120,20 @@ class Context:
 
     def report_at(self, node: ast.AST, message: str, reason: str) -> None:
         """A finding at an ``ast`` node, from ``check`` (not fixed)."""
-        self.findings.append(Finding(self.code, getattr(node, "lineno", 0),
-                                     getattr(node, "col_offset", 0), message, False, reason))
+        line = getattr(node, "lineno", 0)
+        self.findings.append(Finding(self.code, line,
+                                     self._chars(line, getattr(node, "col_offset", 0)),
+                                     message, False, reason))
+
+    def _chars(self, line: int, offset: int) -> int:
+        """``ast`` counts columns in UTF-8 bytes; findings count characters, as LibCST."""
+        if not offset:
+            return offset
+        if self._lines is None:
+            self._lines = split_lines(self.text)
+        if not 0 < line <= len(self._lines):
+            return offset
+        return len(self._lines[line - 1].encode("utf-8")[:offset].decode("utf-8", "ignore"))
 
     def add_import(self, module: str, name: str = "", asname: str = "") -> None:
         request = ImportRequest(module, name, asname)

@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Type
 
-from . import astutil
+from . import astutil, suppress
 from .cache import Cache
 from .config import Config
 from .model import FileResult, Finding, HelperRequest
@@ -61,9 +61,10 @@ def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = 
     contexts: List[Tuple["Codemod", "Context"]] = []
     keep: Optional[set] = set()
     checked: List[Finding] = []
+    suppressions = suppress.parse(text)
     for codemod in triggered:
         ctx = Context(path=path, config=config, tree=tree, text=text, project=project,
-                      code=codemod.code)
+                      code=codemod.code, suppressions=suppressions)
         try:
             codemod.check(tree, ctx)
             checked.extend(ctx.findings)
@@ -79,7 +80,7 @@ def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = 
             keep |= wanted
         contexts.append((codemod, ctx))
     if not contexts:
-        return FileResult(path, text, text, findings=_sorted(checked))
+        return FileResult(path, text, text, findings=_sorted(checked, suppressions))
 
     lines = split_lines(text)
     sparse = make_sparse(lines, tree, keep) if keep is not None else None
@@ -102,7 +103,7 @@ def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = 
     except cst.ParserSyntaxError as exc:
         return FileResult(path, text, text, error=f"syntax error (LibCST): {exc.message}")
 
-    findings = _sorted(checked + list(findings))
+    findings = _sorted(checked + list(findings), suppressions)
     if after != text:
         after, error = _finish(text, after, parsed, new)
         if error:
@@ -110,7 +111,12 @@ def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = 
     return FileResult(path, text, after, findings=findings, helpers=helpers)
 
 
-def _sorted(findings: List[Finding]) -> Tuple[Finding, ...]:
+def _sorted(findings: List[Finding], suppressions: suppress.Suppressions
+            ) -> Tuple[Finding, ...]:
+    """In file order; the findings a ``# testsec: ignore`` comment covers are marked."""
+    if suppressions:
+        findings = [replace(f, suppressed=True) if suppressions.covers(f.code, f.line) else f
+                    for f in findings]
     return tuple(sorted(findings, key=lambda f: (f.line, f.column, f.code)))
 
 
@@ -134,10 +140,18 @@ def _transform(code: str, line_map: Optional[List[int]],
             new = codemod.transform(module, ctx)
         except Exception as exc:
             raise _CodemodCrash(f"{codemod.code} crashed: {exc!r}") from exc
-        if not codemod.safe and not ctx.config.unsafe_fixes:
-            # An unsafe fix is shown as a finding only, unless asked for.
-            findings.extend(replace(f, fixed=False, reason="unsafe fix: run with "
-                                    "--unsafe-fixes to apply it") if f.fixed else f
+        # A codemod must leave alone what a suppression covers (``ctx.suppressed``); one that
+        # did not has none of its fixes in this file applied, as an unsafe fix is not.
+        ignored = [f.line for f in ctx.findings
+                   if f.fixed and ctx.suppressions.covers(f.code, f.line)]
+        reason = None
+        if ignored:
+            reason = (f"not applied: {codemod.code} rewrote line {ignored[0]}, which a "
+                      f"'# testsec: ignore' comment covers")
+        elif not codemod.safe and not ctx.config.unsafe_fixes:
+            reason = "unsafe fix: run with --unsafe-fixes to apply it"
+        if reason:  # shown as findings only
+            findings.extend(replace(f, fixed=False, reason=reason) if f.fixed else f
                             for f in ctx.findings)
             continue
         module = new

@@ -13,7 +13,9 @@ from typing import Optional, Tuple
 
 @dataclass(frozen=True)
 class Finding:
-    """One thing a codemod saw: fixed (``fixed=True``) or left alone with a ``reason``."""
+    """One thing a codemod saw: fixed (``fixed=True``) or left alone with a ``reason``.
+    ``line`` is 1-based, ``column`` 0-based (in characters); ``suppressed``: a
+    ``# testsec: ignore`` comment covers it (never fixed then)."""
 
     code: str
     line: int
@@ -21,6 +23,7 @@ class Finding:
     message: str
     fixed: bool
     reason: Optional[str] = None
+    suppressed: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,18 +84,24 @@ class FileResult:
         return self.diff(relpath).encode(encoding, "surrogateescape")
 
 
-_HUNK = re.compile(r"^@@ -(\d+)((?:,\d+)?) \+(\d+)((?:,\d+)?) @@")
-
-
-def _unified(a: list, b: list, old: str, new: str, n: int = 3) -> list:
-    """``difflib.unified_diff`` of the part between the common head and tail (a rewrite
-    changes a few places in a long file; matching all of it is the slow part)."""
+def common_ends(a: list, b: list) -> Tuple[int, int]:
+    """How many items ``a`` and ``b`` share at the start, and then at the end."""
     head = 0
     while head < len(a) and head < len(b) and a[head] == b[head]:
         head += 1
     tail = 0
     while tail < len(a) - head and tail < len(b) - head and a[-1 - tail] == b[-1 - tail]:
         tail += 1
+    return head, tail
+
+
+_HUNK = re.compile(r"^@@ -(\d+)((?:,\d+)?) \+(\d+)((?:,\d+)?) @@")
+
+
+def _unified(a: list, b: list, old: str, new: str, n: int = 3) -> list:
+    """``difflib.unified_diff`` of the part between the common head and tail (a rewrite
+    changes a few places in a long file; matching all of it is the slow part)."""
+    head, tail = common_ends(a, b)
     low = max(0, head - n)
     keep = max(0, tail - n)
     out = []

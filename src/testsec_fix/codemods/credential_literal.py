@@ -12,7 +12,7 @@ from typing import Dict, Iterator, List, Optional, Set, Tuple
 import libcst as cst
 
 from ..astutil import ast_bindings, name_counts
-from ..codemod import Codemod, Context
+from ..codemod import SUPPRESSED, Codemod, Context
 from ..config import Config
 from ..model import Finding, HelperRequest
 from ..project import CREDENTIALS_MODULE
@@ -456,7 +456,10 @@ class CredentialLiteral(Codemod):
         plan = self.refs = self._plan(tree, ctx, module, by_value) if module else {}
         for value, sites in by_value.items():
             for node, name in sites:
-                if value in plan:
+                if ctx.suppressed(node.lineno):  # type: ignore[attr-defined]
+                    ctx.report_at(node, f"literal credential in test code ({name})",
+                                  SUPPRESSED)
+                elif value in plan:
                     self.sites.append((node, name))
                 else:
                     reason = self.declined.get(value) if module else (
@@ -532,6 +535,9 @@ class CredentialLiteral(Codemod):
                  uses, last_import: int) -> Optional[str]:
         for use in mine:
             line = use.node.lineno
+            if any(ctx.suppressed(n) for n in range(line, (use.node.end_lineno or line) + 1)):
+                return (f"a use of its value is covered by a '# testsec: ignore' comment "
+                        f"(line {line})")  # so every use of it stays
             if use.role == "key":
                 return f"its value is also used as a key or attribute name (line {line})"
             if use.role == "identity":

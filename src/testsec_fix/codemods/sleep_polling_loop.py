@@ -12,7 +12,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from .. import catalog
-from ..codemod import Codemod, Context
+from ..codemod import SUPPRESSED, Codemod, Context
 from ..cstutil import (assigned_names, bound_by, comments, dotted, is_string_literal,
                        names_read, negate, number, walk, walk_all)
 from ..astutil import ast_bindings, ast_dotted
@@ -249,6 +249,7 @@ class _Rewriter(cst.CSTTransformer):
         self.functions: List[cst.FunctionDef] = []
         self.lines = [line.rstrip("\r\n") for line in split_lines(module.code)]
         self.shadows: Dict[str, Tuple[catalog.Helper, cst.FunctionDef, List[str]]] = {}
+        self.kept: Set[cst.FunctionDef] = set()  # shadowing methods a suppression keeps
         self.indent_unit = module.default_indent
 
     # sleep recognition
@@ -295,7 +296,7 @@ class _Rewriter(cst.CSTTransformer):
             if self._in_helper_class(original) or self._is_wait_until(original):
                 return updated
             shadow = self.shadows.get(original.name.value)
-            if (shadow and shadow[1] is original) or \
+            if (shadow and shadow[1] is original) or original in self.kept or \
                     not isinstance(updated.body, cst.IndentedBlock):
                 return updated
             return self._rewrite_function(original, updated)
@@ -392,6 +393,9 @@ class _Rewriter(cst.CSTTransformer):
                 if helper.name != stmt.name.value or not self.class_reaches(cls, helper.owner):
                     continue
                 try:
+                    if self.ctx.suppressed(stmt):
+                        self.kept.add(stmt)  # its loop too: the method stays as it is
+                        raise Decline(SUPPRESSED)
                     adapt = self._shadow_plan(cls, stmt, helper)
                 except Decline as exc:
                     self.ctx.report(stmt, f"method {stmt.name.value} re-implements the "
@@ -512,6 +516,8 @@ class _Rewriter(cst.CSTTransformer):
             stmt = orig_block[i]
             if isinstance(stmt, (cst.For, cst.While)) and self.has_sleep(stmt):
                 try:
+                    if self.ctx.suppressed(stmt):
+                        raise Decline(SUPPRESSED)
                     plan = self.analyze(original, orig_block, i)
                     new, helper_name, pending = self.render(original, orig_block, plan)
                 except Decline as exc:
