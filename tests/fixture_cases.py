@@ -27,6 +27,11 @@ UPDATE = bool(os.environ.get("TESTSEC_UPDATE"))
 _MARK = re.compile(r"[ \t]*# expect:[^\n]*", re.M)
 
 
+def strip_marks(text: str) -> str:
+    """The text without its ``# expect:`` marks."""
+    return _MARK.sub("", text)
+
+
 @dataclass(frozen=True)
 class Case:
     codemod: str  # folder name: the codemod's kebab-case name
@@ -69,7 +74,7 @@ class Case:
         """The codemods on the case (its ``# expect:`` marks taken off: they are notes for
         the runner, and would count in line lengths)."""
         source = self.before.read_text(encoding="utf-8") if text is None else text
-        source = _MARK.sub("", source)
+        source = strip_marks(source)
         return fix_source(source, path=f"tests/test_{self.name}.py", config=CONFIG)
 
     def __str__(self) -> str:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from fixture_cases import FIXTURES
 from test_cli import SAMPLE, _snapshot, cli
+from testsec_fix.registry import all_codemods
 from testsec_fix.report import replacements
 from testsec_fix.sparse import split_lines
 
@@ -80,8 +81,9 @@ def test_sarif_on_the_sample_validates_and_its_fixes_are_the_rewrite(sample: Pat
         assert rule["shortDescription"]["text"] and "\n" not in rule["shortDescription"]["text"]
         assert "## Fix safety" in rule["help"]["markdown"]
         assert len(rule["fullDescription"]["text"]) <= 1024
-    assert driver["rules"][0]["properties"]["fixSafety"] == "safe"
-    assert driver["rules"][1]["properties"]["fixSafety"] == "report-only"
+    safety = {r["id"]: r["properties"]["fixSafety"] for r in driver["rules"]}
+    assert safety["TSF101"] == safety["TSF102"] == "safe"
+    assert all(safety[c.code] == "report-only" for c in all_codemods() if not c.fixable)
     assert run["invocations"][0]["executionSuccessful"] is True
     assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"].endswith("/sample/")
 
@@ -171,7 +173,8 @@ def test_github_format_gives_one_escaped_line_per_finding_and_error(tmp_path: Pa
     assert lines == [
         "::warning file=tests/test_a%2Cb%3Ac.py,line=2,col=21,"
         "title=TSF102 credential-literal::literal credential in test code (password): not "
-        "fixed: report only: moving it into the fixtures module is not implemented yet",
+        "fixed: no credentials module: set credentials-module (or fixtures-module) in "
+            "[tool.testsec-fix]",
         "::warning file=tests/test_loop.py,line=10,col=9,title=TSF101 sleep-polling-loop::"
         "polling loop with sleep: not fixed: " + lines[1].split("not fixed: ", 1)[1],
         "::error file=tests/test_syntax.py::syntax error: line 3: '(' was never closed",
