@@ -4,7 +4,7 @@ from __future__ import annotations
 import ast
 import re
 from collections import Counter
-from typing import Dict, Set
+from typing import Dict, Iterable, Set
 
 from .sparse import split_lines, statement_lines
 
@@ -38,6 +38,27 @@ def ast_bindings(tree: ast.Module) -> Dict[str, str]:
                 if a.name != "*":
                     out[a.asname or a.name] = join_import(base, a.name)
     return out
+
+
+def called_as(bindings: Dict[str, str], funcs: Iterable[str]) -> Set[str]:
+    """The dotted names a file calls the functions ``funcs`` (dotted paths such as
+    ``time.sleep``) by, given its import bindings: ``time.sleep``, ``sleep``, ``t.sleep``."""
+    out = set()
+    for bound, path in bindings.items():
+        for func in funcs:
+            if path == func:
+                out.add(bound)
+            elif func.startswith(path + "."):
+                out.add(bound + func[len(path):])
+    return out
+
+
+def lines_naming(text: str, names: Iterable[str]) -> Set[int]:
+    """Numbers of the lines of ``text`` where the last part of one of the dotted ``names``
+    appears as a word (``time.sleep`` and ``sleep`` are found on ``sleep(1)`` lines)."""
+    word = re.compile(r"\b(%s)\b" % "|".join(sorted({re.escape(n.rsplit(".", 1)[-1])
+                                                      for n in names})))
+    return {n for n, line in enumerate(split_lines(text), start=1) if word.search(line)}
 
 
 def name_counts(tree: ast.AST) -> Counter:
