@@ -1,7 +1,8 @@
 """The fixture pairs: ``fixtures/<codemod-name>/<case>.py`` and ``<case>.expected.py``.
 
 No expected file means "must stay unchanged"; such a case starts with ``# decline: <words>``
-naming the reason the codemod must give. ``TESTSEC_UPDATE=1 pytest`` writes the expected files
+naming the reason the codemod must give. A case runs its own codemod only (the folder's),
+and a report-only check's findings must be on exactly the lines marked ``# expect: CODE``. ``TESTSEC_UPDATE=1 pytest`` writes the expected files
 of rewriting cases from the current output (then read the diff before committing).
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import List, Optional
 
 from testsec_fix import Config, fix_source
 from testsec_fix.model import FileResult
+from testsec_fix.registry import by_code
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -53,7 +55,8 @@ class Case:
 
     def run(self, text: Optional[str] = None) -> FileResult:
         source = self.before.read_text(encoding="utf-8") if text is None else text
-        return fix_source(source, path=f"tests/test_{self.name}.py", config=CONFIG)
+        config = CONFIG.with_options(select=(by_code(self.codemod).code,))
+        return fix_source(source, path=f"tests/test_{self.name}.py", config=config)
 
     def __str__(self) -> str:
         return f"{self.codemod}/{self.name}"

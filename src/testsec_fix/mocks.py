@@ -1,0 +1,191 @@
+"""What a test replaces with mocks and stubs, read from ``ast`` alone (no LibCST).
+
+The report-only checks share these: which call patches what (``mock.patch('time.sleep')``,
+``mock.patch.object(policy, 'authorize')``, ``fixtures.MockPatch``, ``self.stub_out``,
+``monkeypatch.setattr``), with what, and which functions of a file are stand-ins given to a
+patch or a mock (a ``side_effect``, a ``new``) rather than code a test runs itself.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from typing import Dict, Iterator, List, Optional, Set, Tuple, Union
+
+from .astutil import ast_dotted
+
+Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
+
+# Patchers by the last part of the callee's name: (index of the replacement argument,
+# whether the target is an object and an attribute name rather than one dotted string).
+PATCHERS: Dict[str, Tuple[int, bool]] = {
+    "patch": (1, False),            # mock.patch('a.b', new)
+    "patch.object": (2, True),      # mock.patch.object(a, 'b', new)
+    "MockPatch": (1, False),        # fixtures.MockPatch('a.b', new)
+    "MockPatchObject": (2, True),   # fixtures.MockPatchObject(a, 'b', new)
+    "MonkeyPatch": (1, False),      # fixtures.MonkeyPatch('a.b', new)
+    "stub_out": (1, False),         # self.stub_out('a.b', new)  (Nova, oslotest)
+    "setattr": (2, True),           # monkeypatch.setattr(a, 'b', new) / ('a.b', new)
+}
+# Assertions that check the arguments a mock was called with.
+CALL_ASSERTIONS = {"assert_called_once_with", "assert_called_with", "assert_has_calls",
+                   "assert_any_call"}
+
+
+@dataclass(frozen=True)
+class Patch:
+    """One patch: ``target`` is the dotted name it replaces, resolved through the file's
+    imports (``policy.authorize`` -> ``nova.policy.authorize``)."""
+
+    call: ast.Call
+    target: str
+    new: Optional[ast.expr] = None
+    return_value: Optional[ast.expr] = None
+    side_effect: Optional[ast.expr] = None
+
+
+def resolve(node: ast.AST, bindings: Dict[str, str]) -> str:
+    """The dotted name of ``node`` with its head replaced by what the file imported."""
+    dotted = ast_dotted(node)
+    head, _, rest = dotted.partition(".")
+    if head in bindings:
+        return bindings[head] + ("." + rest if rest else "")
+    return dotted
+
+
+def _patcher(call: ast.Call) -> Optional[Tuple[int, bool]]:
+    name = ast_dotted(call.func)
+    if name.endswith("patch.object"):
+        return PATCHERS["patch.object"]
+    last = name.rsplit(".", 1)[-1]
+    if last == "setattr" and call.args and isinstance(call.args[0], ast.Constant):
+        return (1, False)  # monkeypatch.setattr('a.b', new)
+    if last == "setattr" and name == "setattr":
+        return None  # the builtin sets an attribute of a real object: not a patch
+    return PATCHERS.get(last)
+
+
+def patch_of(call: ast.Call, bindings: Dict[str, str]) -> Optional[Patch]:
+    """The patch ``call`` makes, if it is one of the patchers."""
+    shape = _patcher(call)
+    if shape is None or not call.args:
+        return None
+    index, on_object = shape
+    if on_object:
+        if len(call.args) < 2 or not isinstance(call.args[1], ast.Constant) or \
+                not isinstance(call.args[1].value, str):
+            return None
+        owner = resolve(call.args[0], bindings)
+        target = f"{owner}.{call.args[1].value}" if owner else call.args[1].value
+    else:
+        first = call.args[0]
+        if not isinstance(first, ast.Constant) or not isinstance(first.value, str):
+            return None
+        target = first.value
+    keywords = {k.arg: k.value for k in call.keywords if k.arg}
+    new = call.args[index] if len(call.args) > index else keywords.get("new")
+    return Patch(call, target, new, keywords.get("return_value"), keywords.get("side_effect"))
+
+
+def patches_in(node: ast.AST, bindings: Dict[str, str]) -> Iterator[Patch]:
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call):
+            patch = patch_of(sub, bindings)
+            if patch is not None:
+                yield patch
+
+
+def decorator_patches(fn: Function, bindings: Dict[str, str]) -> List[Tuple[Patch, str]]:
+    """Patches applied by ``fn``'s decorators, each with the parameter that receives its mock
+    ('' when the decorator gives a replacement, so adds no parameter)."""
+    params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
+    if params and params[0] in ("self", "cls"):
+        params = params[1:]
+    out: List[Tuple[Patch, str]] = []
+    # Decorators apply from the bottom up: the lowest one gives the first parameter.
+    for decorator in reversed(fn.decorator_list):
+        patch = patch_of(decorator, bindings) if isinstance(decorator, ast.Call) else None
+        if patch is None:
+            continue
+        name = ""
+        if patch.new is None and params:
+            name = params.pop(0)
+        out.append((patch, name))
+    return out
+
+
+def mock_names(fn: Function, bindings: Dict[str, str]) -> Dict[ast.Call, str]:
+    """For each patch in or on ``fn``, the name its mock is known by in ``fn`` (a
+    parameter, a ``with ... as`` name, or what the patch's result is assigned to)."""
+    out = {patch.call: name for patch, name in decorator_patches(fn, bindings) if name}
+    for node in ast.walk(fn):
+        if isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                name = ast_dotted(item.optional_vars) if item.optional_vars else ""
+                if isinstance(item.context_expr, ast.Call) and name:
+                    out[item.context_expr] = name
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+            name = ast_dotted(node.targets[0])
+            if name:
+                for patch in patches_in(node.value, bindings):
+                    out.setdefault(patch.call, name)
+    return out
+
+
+def configured(scope: ast.AST, name: str) -> Dict[str, ast.expr]:
+    """``return_value`` and ``side_effect`` given to the mock called ``name`` in ``scope`` by
+    assignment (``name.return_value = ...``); the last one wins."""
+    out: Dict[str, ast.expr] = {}
+    for node in ast.walk(scope):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Attribute) and \
+                        target.attr in ("return_value", "side_effect") and \
+                        ast_dotted(target.value) == name:
+                    out[target.attr] = node.value
+    return out
+
+
+def asserts_call_args(scope: ast.AST, name: str) -> bool:
+    """Does ``scope`` check the arguments the mock called ``name`` was called with?"""
+    for node in ast.walk(scope):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr in CALL_ASSERTIONS and ast_dotted(node.func.value) == name:
+            return True
+    return False
+
+
+def stand_ins(tree: ast.AST) -> Set[str]:
+    """Names of the functions a file hands to a patch or a mock as a replacement: a patch's
+    ``new``, a ``side_effect`` or ``wraps``, or an attribute assigned a function."""
+    functions = {n.name for n in ast.walk(tree)
+                 if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    out: Set[str] = set()
+
+    def add(value: Optional[ast.expr]) -> None:
+        if isinstance(value, ast.Name) and value.id in functions:
+            out.add(value.id)
+        elif isinstance(value, ast.Attribute) and value.attr in functions:
+            out.add(value.attr)  # self.fake_method
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            for keyword in node.keywords:
+                if keyword.arg in ("new", "side_effect", "wraps"):
+                    add(keyword.value)
+            shape = _patcher(node)
+            if shape is not None and len(node.args) > shape[0]:
+                add(node.args[shape[0]])
+        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Attribute)
+                                                  for t in node.targets):
+            add(node.value)
+    return out
+
+
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+FAKE_WORDS = {"fake", "fakes", "stub", "stubs", "mock", "mocked", "dummy"}
+
+
+def is_fake_name(name: str) -> bool:
+    """``fake_spawn``, ``FakeDriver``, ``_stub_get``, ``DummyVerifier``: a stand-in by name."""
+    return any(word.lower() in FAKE_WORDS for word in _WORD.findall(name))
