@@ -27,9 +27,10 @@ PATCHERS: Dict[str, Tuple[int, bool]] = {
     "stub_out": (1, False),         # self.stub_out('a.b', new)  (Nova, oslotest)
     "setattr": (2, True),           # monkeypatch.setattr(a, 'b', new) / ('a.b', new)
 }
-# Assertions that check the arguments a mock was called with.
+# What checks how a mock was called (with what, or not at all), called or read.
 CALL_ASSERTIONS = {"assert_called_once_with", "assert_called_with", "assert_has_calls",
-                   "assert_any_call"}
+                   "assert_any_call", "assert_not_called"}
+CALL_RECORDS = {"call_args", "call_args_list", "mock_calls"}
 
 
 @dataclass(frozen=True)
@@ -115,44 +116,74 @@ def decorator_patches(fn: Function, bindings: Dict[str, str]) -> List[Tuple[Patc
 
 
 def mock_names(fn: Function, bindings: Dict[str, str]) -> Dict[ast.Call, str]:
-    """For each patch in or on ``fn``, the name its mock is known by in ``fn`` (a
-    parameter, a ``with ... as`` name, or what the patch's result is assigned to)."""
+    """For each patch in or on ``fn``, the name its mock is known by in ``fn``: a
+    parameter, a ``with ... as`` name, or what the patch's result (or the ``start()`` of a
+    patcher) is assigned to."""
     out = {patch.call: name for patch, name in decorator_patches(fn, bindings) if name}
+    patchers: Dict[str, ast.Call] = {}  # patcher = mock.patch(...); m = patcher.start()
     for node in ast.walk(fn):
         if isinstance(node, (ast.With, ast.AsyncWith)):
             for item in node.items:
                 name = ast_dotted(item.optional_vars) if item.optional_vars else ""
                 if isinstance(item.context_expr, ast.Call) and name:
                     out[item.context_expr] = name
-        elif isinstance(node, ast.Assign) and len(node.targets) == 1:
-            name = ast_dotted(node.targets[0])
-            if name:
-                for patch in patches_in(node.value, bindings):
-                    out.setdefault(patch.call, name)
+        elif isinstance(node, ast.Assign):
+            names = [ast_dotted(t) for t in node.targets if ast_dotted(t)]
+            value = node.value
+            if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and \
+                    value.func.attr == "start" and ast_dotted(value.func.value) in patchers:
+                for name in names:
+                    out[patchers[ast_dotted(value.func.value)]] = name
+                continue
+            for patch in patches_in(value, bindings):
+                patchers.update((name, patch.call) for name in names)
+                if names:
+                    out.setdefault(patch.call, names[-1])
     return out
 
 
-def configured(scope: ast.AST, name: str) -> Dict[str, ast.expr]:
-    """``return_value`` and ``side_effect`` given to the mock called ``name`` in ``scope`` by
-    assignment (``name.return_value = ...``); the last one wins."""
-    out: Dict[str, ast.expr] = {}
+@dataclass(frozen=True)
+class MockUse:
+    """How a test uses the mock called ``name``: the ``return_value`` it gives it, every
+    ``side_effect`` given to it or to what it returns (``m.return_value.get.side_effect``),
+    and whether it checks how either was called (``assert_called_once_with``,
+    ``assert_not_called``, ``call_args_list``)."""
+
+    return_value: Optional[ast.expr]
+    side_effects: Tuple[ast.expr, ...]
+    checks_calls: bool
+
+
+def mock_use(scope: ast.AST, name: str) -> MockUse:
+    aliases = {name}
+    for node in ast.walk(scope):  # m.return_value = km; km = m.return_value
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = ast_dotted(node.targets[0]), ast_dotted(node.value)
+            if target == f"{name}.return_value" and value:
+                aliases.add(value)
+            elif value == f"{name}.return_value" and target:
+                aliases.add(target)
+
+    def reaches(node: ast.AST) -> bool:
+        dotted = ast_dotted(node)
+        return any(dotted == a or dotted.startswith(a + ".") for a in aliases)
+
+    return_value: Optional[ast.expr] = None
+    side_effects: List[ast.expr] = []
+    checks = False
     for node in ast.walk(scope):
         if isinstance(node, ast.Assign):
             for target in node.targets:
-                if isinstance(target, ast.Attribute) and \
-                        target.attr in ("return_value", "side_effect") and \
-                        ast_dotted(target.value) == name:
-                    out[target.attr] = node.value
-    return out
-
-
-def asserts_call_args(scope: ast.AST, name: str) -> bool:
-    """Does ``scope`` check the arguments the mock called ``name`` was called with?"""
-    for node in ast.walk(scope):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
-                node.func.attr in CALL_ASSERTIONS and ast_dotted(node.func.value) == name:
-            return True
-    return False
+                if not isinstance(target, ast.Attribute):
+                    continue
+                if target.attr == "return_value" and ast_dotted(target.value) == name:
+                    return_value = node.value
+                elif target.attr == "side_effect" and reaches(target.value):
+                    side_effects.append(node.value)
+        elif isinstance(node, ast.Attribute) and node.attr in CALL_ASSERTIONS | CALL_RECORDS \
+                and reaches(node.value):
+            checks = True
+    return MockUse(return_value, tuple(side_effects), checks)
 
 
 def stand_ins(tree: ast.AST) -> Set[str]:
