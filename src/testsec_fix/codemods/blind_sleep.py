@@ -174,8 +174,10 @@ class BlindSleep(Codemod):
                 head = ast_dotted(call.func).split(".")[0]
                 if any(head in _bound(f) for f in chain) or not _waits(call):
                     continue
-                wait = ast.unparse(call.args[0]) if call.args else "..."
-                ctx.report_at(call, f"blind sleep ({wait} s): a fixed wait for another "
+                arg = call.args[0] if call.args else None
+                wait = f"{arg.value} s" if isinstance(arg, ast.Constant) else \
+                    ast.unparse(arg) if arg else "..."
+                ctx.report_at(call, f"blind sleep ({wait}): a fixed wait for another "
                               "thread or service fails at random where that side is slower "
                               "(a loaded CI node) and costs the whole wait everywhere else; "
                               "wait for the condition itself (an Event, a polling helper "
