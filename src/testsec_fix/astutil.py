@@ -4,7 +4,7 @@ from __future__ import annotations
 import ast
 import re
 from collections import Counter
-from typing import Dict, Iterable, Set
+from typing import Dict, Iterable, List, Optional, Set
 
 from .sparse import split_lines, statement_lines
 
@@ -59,6 +59,26 @@ def lines_naming(text: str, names: Iterable[str]) -> Set[int]:
     word = re.compile(r"\b(%s)\b" % "|".join(sorted({re.escape(n.rsplit(".", 1)[-1])
                                                       for n in names})))
     return {n for n, line in enumerate(split_lines(text), start=1) if word.search(line)}
+
+
+class Definitions:
+    """The functions and classes of a file by name, at any depth. The tree is walked once,
+    and only when the text defines a name asked for (a big test module costs a walk)."""
+
+    def __init__(self, tree: ast.AST, text: str) -> None:
+        self.tree, self.text = tree, text
+        self._index: Optional[Dict[str, List[ast.AST]]] = None
+
+    def get(self, name: str) -> List[ast.AST]:
+        pattern = rf"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+{re.escape(name)}\b"
+        if not name or not re.search(pattern, self.text, re.M):
+            return []
+        if self._index is None:
+            self._index = {}
+            for node in ast.walk(self.tree):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    self._index.setdefault(node.name, []).append(node)
+        return self._index.get(name, [])
 
 
 def name_counts(tree: ast.AST) -> Counter:

@@ -186,20 +186,19 @@ def mock_use(scope: ast.AST, name: str) -> MockUse:
     return MockUse(return_value, tuple(side_effects), checks)
 
 
-def stand_ins(tree: ast.AST) -> Set[str]:
-    """Names of the functions a file hands to a patch or a mock as a replacement: a patch's
-    ``new``, a ``side_effect`` or ``wraps``, or an attribute assigned a function."""
-    functions = {n.name for n in ast.walk(tree)
-                 if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+def stand_ins(scope: ast.AST) -> Set[str]:
+    """Names of the functions ``scope`` hands to a patch or a mock as a replacement: a
+    patch's ``new``, a ``side_effect`` or ``wraps``, or a value assigned to an attribute
+    (``fake_spawn``, and ``_slow_get`` for ``self._slow_get``)."""
     out: Set[str] = set()
 
     def add(value: Optional[ast.expr]) -> None:
-        if isinstance(value, ast.Name) and value.id in functions:
+        if isinstance(value, ast.Name):
             out.add(value.id)
-        elif isinstance(value, ast.Attribute) and value.attr in functions:
-            out.add(value.attr)  # self.fake_method
+        elif isinstance(value, ast.Attribute):
+            out.add(value.attr)
 
-    for node in ast.walk(tree):
+    for node in ast.walk(scope):
         if isinstance(node, ast.Call):
             for keyword in node.keywords:
                 if keyword.arg in ("new", "side_effect", "wraps"):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Iterator, List, Optional, Set, Tuple
+from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 from ..astutil import ast_bindings, ast_dotted, called_as, lines_naming
 from ..codemod import Codemod, Context
@@ -55,15 +55,14 @@ def _waits(call: ast.Call) -> bool:
                 and arg.value <= 0)
 
 
-def sleeps_outside_loops(fn: Function, sleepers: Set[str], stand: Set[str]
+def sleeps_outside_loops(fn: Function, sleepers: Set[str]
                          ) -> Iterator[Tuple[ast.Call, List[Function]]]:
-    """Sleep calls of ``fn`` (and of functions defined in it, but stand-ins) that no loop of
-    their own function holds, each with the functions it is inside."""
+    """Sleep calls of ``fn`` and of the functions defined in it that no loop of their own
+    function holds, each with the functions it is inside (``fn`` first)."""
     def visit(node: ast.AST, chain: List[Function], in_loop: bool):
         for child in ast.iter_child_nodes(node):
             if isinstance(child, FUNCTIONS):
-                if child.name not in stand and not is_fake_name(child.name):
-                    yield from visit(child, chain + [child], False)
+                yield from visit(child, chain + [child], False)
             elif isinstance(child, (ast.Lambda, ast.ClassDef)):
                 continue  # a lambda or class in a test is handed to something: a stand-in
             else:
@@ -73,6 +72,29 @@ def sleeps_outside_loops(fn: Function, sleepers: Set[str], stand: Set[str]
                 yield from visit(child, chain, in_loop or isinstance(child, LOOPS))
 
     yield from visit(fn, [fn], False)
+
+
+class StandIns:
+    """Is a function of a test a stand-in: named as a fake, or handed to a patch or a mock
+    where its name is seen (a nested function in the function around it, a method in its
+    class)? Each scope is walked once, and only when asked."""
+
+    def __init__(self, cls: Optional[ast.ClassDef]) -> None:
+        self.cls = cls
+        self.handed: Dict[int, Set[str]] = {}
+
+    def __call__(self, chain: List[Function]) -> bool:
+        for i, fn in enumerate(chain):
+            if is_fake_name(fn.name) and not (i == 0 and fn.name.startswith("test")):
+                return True
+            scope = chain[i - 1] if i else self.cls
+            if scope is None:
+                continue
+            if id(scope) not in self.handed:
+                self.handed[id(scope)] = stand_ins(scope)
+            if fn.name in self.handed[id(scope)]:
+                return True
+        return False
 
 
 def sleep_patched(fn: Function, cls: Optional[ast.ClassDef], bindings) -> bool:
@@ -163,16 +185,17 @@ class BlindSleep(Codemod):
         if not sleepers:
             return
         lines = lines_naming(ctx.text, sleepers)  # only functions naming a sleep are walked
-        stand = stand_ins(tree)
         for fn, cls in run_by_tests(tree):
             if not lines.intersection(statement_lines(fn)):
                 continue
-            found = list(sleeps_outside_loops(fn, sleepers, stand))
+            found = [(call, chain) for call, chain in sleeps_outside_loops(fn, sleepers)
+                     if _waits(call)]
             if not found or sleep_patched(fn, cls, bindings):
                 continue
+            stand_in = StandIns(cls)
             for call, chain in found:
                 head = ast_dotted(call.func).split(".")[0]
-                if any(head in _bound(f) for f in chain) or not _waits(call):
+                if any(head in _bound(f) for f in chain) or stand_in(chain):
                     continue
                 arg = call.args[0] if call.args else None
                 wait = f"{arg.value} s" if isinstance(arg, ast.Constant) else \

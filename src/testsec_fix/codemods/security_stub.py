@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Tuple, Union
 
-from ..astutil import ast_bindings, ast_dotted
+from ..astutil import Definitions, ast_bindings, ast_dotted
 from ..codemod import Codemod, Context
 from ..mocks import Function, MockUse, Patch, mock_names, mock_use, patches_in
 from ..sparse import split_lines, statement_lines
@@ -49,12 +49,25 @@ KINDS = (AUTH, POLICY, SIGNATURE, KEY_MANAGER)
 OPEN_RULES = {"@", ""}
 OPEN_RULE_NAMES = {"RULE_ANY"}
 BLANKET = 3
-# The words a file must hold to be parsed for this check (each finding's site holds one).
-TRIGGER = re.compile(
-    r"[.'\"](?:authorize|enforce|check|check_is_admin|can|get_verifier|verify_certificate"
-    r"|verify_signature)['\"]|signature_utils|certificate_utils|key_?manager|keymgr"
-    r"|keystonemiddleware|AuthProtocol|auth_token\.|authenticat|noauth|set_rules"
-    r"|Rules\.from_dict")
+# The words a file must hold to be parsed for this check (each finding's site holds one): a
+# check's name as a patch target ends it, ``'can'`` or ``.authorize'``, or a module's name.
+CHECKS = ("authorize", "enforce", "check", "check_is_admin", "can", "get_verifier",
+          "verify_certificate", "verify_signature")
+NAMES = ("signature_utils", "certificate_utils", "key_manager", "keymanager", "KeyManager",
+         "keymgr", "keystonemiddleware", "AuthProtocol", "auth_token.", "uthenticat",
+         "noauth", "NoAuth", "set_rules")
+TRIGGER = re.compile(r"[.'\"](?:%s)['\"]|%s" % ("|".join(CHECKS),
+                                                "|".join(re.escape(n) for n in NAMES)))
+
+
+class Screen:
+    """``TRIGGER`` as plain substring scans, several times faster than the pattern."""
+
+    LITERALS = NAMES + tuple(f"{before}{name}{after}" for name in CHECKS
+                             for before in ".'\"" for after in "'\"")
+
+    def search(self, text: str) -> bool:
+        return any(word in text for word in self.LITERALS)
 
 
 class Verdict:
@@ -103,11 +116,11 @@ def _passes_through(fn: Union[ast.Lambda, Function]) -> bool:
         or (isinstance(v, ast.Lambda) and _passes_through(v)) for v in values)
 
 
-def _named(tree: ast.AST, name: str, types) -> Optional[ast.AST]:
-    return next((n for n in ast.walk(tree) if isinstance(n, types) and n.name == name), None)
+def _named(defs: Definitions, name: str, types) -> Optional[ast.AST]:
+    return next((n for n in defs.get(name) if isinstance(n, types)), None)
 
 
-def _decides(value: ast.expr, scope: ast.AST, tree: ast.Module, depth: int = 0) -> str:
+def _decides(value: ast.expr, scope: ast.AST, defs: Definitions, depth: int = 0) -> str:
     """What a stub's replacement or return value decides."""
     if isinstance(value, ast.Constant):
         return {True: Verdict.ALLOWS, False: Verdict.DENIES}.get(value.value, Verdict.UNKNOWN)
@@ -117,17 +130,17 @@ def _decides(value: ast.expr, scope: ast.AST, tree: ast.Module, depth: int = 0) 
     if isinstance(value, ast.Call):
         if name.endswith("Mock"):
             return Verdict.ALLOWS  # truthy, and never raises
-        cls = _named(tree, name, ast.ClassDef)  # a verifier class of the test's: does it
+        cls = _named(defs, name, ast.ClassDef)  # a verifier class of the test's: does it
         if cls is not None:                     # ever refuse?
             raises = any(isinstance(n, ast.Raise) for n in ast.walk(cls))
             return Verdict.DENIES if raises else Verdict.ALLOWS
         return Verdict.UNKNOWN
-    fn = _named(tree, name, (ast.FunctionDef, ast.AsyncFunctionDef))
+    fn = _named(defs, name, (ast.FunctionDef, ast.AsyncFunctionDef))
     if fn is not None:
         return Verdict.ALLOWS if _passes_through(fn) else Verdict.UNKNOWN  # type: ignore
     bound = _assigned(scope, value.id) if isinstance(value, ast.Name) else None
     if bound is not None and depth == 0:  # km = mock.Mock(); m.return_value = km
-        return _decides(bound, scope, tree, depth + 1)
+        return _decides(bound, scope, defs, depth + 1)
     return Verdict.UNKNOWN
 
 
@@ -138,7 +151,7 @@ def _assigned(scope: ast.AST, name: str) -> Optional[ast.expr]:
     return bound[-1] if bound else None
 
 
-def verdict(patch: Patch, use: MockUse, scope: ast.AST, tree: ast.Module) -> str:
+def verdict(patch: Patch, use: MockUse, scope: ast.AST, defs: Definitions) -> str:
     """Does the stub let everything through, refuse, or do what the code does not say?"""
     side_effects = [e for e in (patch.side_effect,) if e is not None] + list(use.side_effects)
     if any(_exception_like(e) for e in side_effects):
@@ -148,7 +161,7 @@ def verdict(patch: Patch, use: MockUse, scope: ast.AST, tree: ast.Module) -> str
     value = patch.new if patch.new is not None else (patch.return_value or use.return_value)
     if value is None:
         return Verdict.ALLOWS  # a MagicMock: truthy, and never raises
-    return _decides(value, scope, tree)
+    return _decides(value, scope, defs)
 
 
 def units(tree: ast.Module) -> Iterator[Unit]:
@@ -163,7 +176,8 @@ def units(tree: ast.Module) -> Iterator[Unit]:
                         if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)))
 
 
-def stubs(tree: ast.Module, unit: Unit, bindings: Dict[str, str]) -> Iterator[Stub]:
+def stubs(tree: ast.Module, unit: Unit, bindings: Dict[str, str], defs: Definitions
+          ) -> Iterator[Stub]:
     """The patches of security checks in (or on) ``unit``."""
     if isinstance(unit, ast.ClassDef):
         scopes: List[ast.AST] = list(unit.decorator_list)
@@ -178,7 +192,7 @@ def stubs(tree: ast.Module, unit: Unit, bindings: Dict[str, str]) -> Iterator[St
         # A mock kept on ``self`` may be told what to do in any method.
         where = tree if name.startswith("self.") else unit
         use = mock_use(where, name) if name else MockUse(None, (), False)
-        yield Stub(patch, kind, verdict(patch, use, unit, tree), use.checks_calls)
+        yield Stub(patch, kind, verdict(patch, use, unit, defs), use.checks_calls)
 
 
 def _opened_rules(call: ast.Call, unit: Unit) -> List[str]:
@@ -303,14 +317,15 @@ class SecurityStub(Codemod):
     name = "security-stub"
     safe = True  # nothing is applied
     fixable = False
-    trigger = TRIGGER
+    trigger = Screen()
 
     def check(self, tree: ast.Module, ctx: Context) -> None:
         bindings = ast_bindings(tree)
         lines = {n for n, line in enumerate(split_lines(ctx.text), start=1)
                  if TRIGGER.search(line)}
         mine = [u for u in units(tree) if lines.intersection(statement_lines(u))]
-        found = [stub for unit in mine for stub in stubs(tree, unit, bindings)]
+        defs = Definitions(tree, ctx.text)
+        found = [stub for unit in mine for stub in stubs(tree, unit, bindings, defs)]
         # A check the file also makes refuse is tested both ways: the yes is a test's input.
         refused = {s.control for s in found if s.verdict == Verdict.DENIES}
         for stub in found:
