@@ -53,12 +53,23 @@ def called_as(bindings: Dict[str, str], funcs: Iterable[str]) -> Set[str]:
     return out
 
 
+def match_lines(pattern: "re.Pattern[str]", text: str) -> Set[int]:
+    """Numbers of the lines of ``text`` (split as Python splits them) that hold a match of
+    ``pattern`` (one that stays on its line): one scan of the text, not one per line."""
+    out = set()
+    for match in pattern.finditer(text):
+        at = match.start()
+        out.add(text.count("\n", 0, at) + text.count("\r", 0, at)
+                - text.count("\r\n", 0, at) + 1)
+    return out
+
+
 def lines_naming(text: str, names: Iterable[str]) -> Set[int]:
     """Numbers of the lines of ``text`` where the last part of one of the dotted ``names``
     appears as a word (``time.sleep`` and ``sleep`` are found on ``sleep(1)`` lines)."""
     word = re.compile(r"\b(%s)\b" % "|".join(sorted({re.escape(n.rsplit(".", 1)[-1])
                                                       for n in names})))
-    return {n for n, line in enumerate(split_lines(text), start=1) if word.search(line)}
+    return match_lines(word, text)
 
 
 class Definitions:

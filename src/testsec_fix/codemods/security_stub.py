@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Tuple, Union
 
-from ..astutil import Definitions, ast_bindings, ast_dotted
+from ..astutil import Definitions, ast_bindings, ast_dotted, match_lines
 from ..codemod import Codemod, Context
 from ..mocks import Function, MockUse, Patch, mock_names, mock_use, patches_in
-from ..sparse import split_lines, statement_lines
+from ..sparse import statement_lines
 
 Unit = Union[Function, ast.ClassDef]
 REASON = "report only: whether the stub is right for its test is a reviewer's call"
@@ -321,8 +321,7 @@ class SecurityStub(Codemod):
 
     def check(self, tree: ast.Module, ctx: Context) -> None:
         bindings = ast_bindings(tree)
-        lines = {n for n, line in enumerate(split_lines(ctx.text), start=1)
-                 if TRIGGER.search(line)}
+        lines = match_lines(TRIGGER, ctx.text)
         mine = [u for u in units(tree) if lines.intersection(statement_lines(u))]
         defs = Definitions(tree, ctx.text)
         found = [stub for unit in mine for stub in stubs(tree, unit, bindings, defs)]
