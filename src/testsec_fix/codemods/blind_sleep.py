@@ -12,6 +12,10 @@ from ..sparse import statement_lines
 
 # Sleeps that wait: ``eventlet.sleep(0)`` and ``asyncio.sleep(0)`` only yield, and are left.
 SLEEPS = {"time.sleep", "eventlet.sleep", "eventlet.greenthread.sleep", "asyncio.sleep"}
+# Sleeps that count only where the test itself awaits them: in a coroutine a test defines,
+# or handed to a task, ``asyncio.sleep`` is the task's simulated work (and asyncio's own tests
+# often run it on a virtual clock).
+AWAITED_ONLY = {"asyncio.sleep"}
 LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp,
          ast.GeneratorExp)
 SETUPS = {"setUp", "setUpClass", "setup_method", "setup_class", "asyncSetUp"}
@@ -57,8 +61,9 @@ def _waits(call: ast.Call) -> bool:
 
 def sleeps_outside_loops(fn: Function, sleepers: Set[str]
                          ) -> Iterator[Tuple[ast.Call, List[Function]]]:
-    """Sleep calls of ``fn`` and of the functions defined in it that no loop of their own
-    function holds, each with the functions it is inside (``fn`` first)."""
+    """Sleep calls of ``fn`` and of the functions defined in it that no loop (or timeout
+    block) of their own function holds, each with the functions it is inside (``fn``
+    first)."""
     def visit(node: ast.AST, chain: List[Function], in_loop: bool):
         for child in ast.iter_child_nodes(node):
             if isinstance(child, FUNCTIONS):
@@ -69,7 +74,8 @@ def sleeps_outside_loops(fn: Function, sleepers: Set[str]
                 if isinstance(child, ast.Call) and not in_loop and \
                         ast_dotted(child.func) in sleepers:
                     yield child, chain
-                yield from visit(child, chain, in_loop or isinstance(child, LOOPS))
+                yield from visit(child, chain, in_loop or isinstance(child, LOOPS)
+                                 or _times_out(child))
 
     yield from visit(fn, [fn], False)
 
@@ -97,6 +103,15 @@ class StandIns:
         return False
 
 
+def _times_out(node: ast.AST) -> bool:
+    """``with timeout(1):`` (``asyncio.timeout``, ``async_timeout.timeout``, ...): a sleep
+    in it is the work the test lets time out, not a wait."""
+    return isinstance(node, (ast.With, ast.AsyncWith)) and any(
+        isinstance(item.context_expr, ast.Call)
+        and "timeout" in ast_dotted(item.context_expr.func).rsplit(".", 1)[-1].lower()
+        for item in node.items)
+
+
 def sleep_patched(fn: Function, cls: Optional[ast.ClassDef], bindings) -> bool:
     """Is a sleep patched for this test: in or on ``fn``, on its class, or in its setUp?"""
     scopes: List[ast.AST] = [fn]
@@ -112,14 +127,16 @@ class BlindSleep(Codemod):
 
     ## What it does
     Finds calls of ``time.sleep`` (``sleep`` imported from ``time``, any alias),
-    ``eventlet.sleep``, ``eventlet.greenthread.sleep`` and ``asyncio.sleep`` with a wait
-    other than zero in a test's own code that are not inside a loop: in methods of test
-    classes (a class whose name or base says ``Test``, or a ``...Mixin``), in module-level
-    ``test_*`` functions and fixtures, and in the functions defined inside them (a thread's
-    body, say).
+    ``eventlet.sleep`` and ``eventlet.greenthread.sleep`` with a wait other than zero in a
+    test's own code that are not inside a loop: in methods of test classes (a class whose
+    name or base says ``Test``, or a ``...Mixin``), in module-level ``test_*`` functions and
+    fixtures, and in the functions defined inside them (a thread's body, say); and
+    ``await asyncio.sleep(...)`` in a test itself (in a coroutine the test defines, or handed
+    to a task, it is the task's simulated work).
 
     Not blind sleeps: ``sleep(0)`` (it yields to other threads), a sleep in a loop (a
-    polling loop: TSF101's), a sleep in a stand-in that simulates a slow call (a function
+    polling loop: TSF101's) or in a ``with timeout(...)`` block (the work the test lets time
+    out), a sleep in a stand-in that simulates a slow call (a function
     handed to a patch or a mock as ``new``, ``side_effect`` or ``wraps``, or assigned to an
     attribute; a function or class named ``fake_*``, ``Fake*``, ``stub_*``, ``mock_*``,
     ``dummy_*``; a lambda), a sleep the test patches (``@mock.patch('time.sleep')`` on the
@@ -184,12 +201,15 @@ class BlindSleep(Codemod):
         sleepers = called_as(bindings, SLEEPS)
         if not sleepers:
             return
+        awaited_only = called_as(bindings, AWAITED_ONLY)
         lines = lines_naming(ctx.text, sleepers)  # only functions naming a sleep are walked
         for fn, cls in run_by_tests(tree):
             if not lines.intersection(statement_lines(fn)):
                 continue
+            awaited = {id(n.value) for n in ast.walk(fn) if isinstance(n, ast.Await)}
             found = [(call, chain) for call, chain in sleeps_outside_loops(fn, sleepers)
-                     if _waits(call)]
+                     if _waits(call) and (ast_dotted(call.func) not in awaited_only
+                                          or (len(chain) == 1 and id(call) in awaited))]
             if not found or sleep_patched(fn, cls, bindings):
                 continue
             stand_in = StandIns(cls)
