@@ -51,6 +51,7 @@ def test_patches_their_mocks_and_what_the_test_makes_of_them() -> None:
                 self.km = patcher.start()
                 self.km.return_value.get.side_effect = KeyError
                 mock_authorize.assert_called_once_with('rule')
+                self.api.patch('/servers/1', {'name': 'x'})  # HTTP, not mock
     """)
     tree = ast.parse(text)
     fn = tree.body[2].body[0]

@@ -64,17 +64,17 @@ def sleeps_outside_loops(fn: Function, sleepers: Set[str]
     """Sleep calls of ``fn`` and of the functions defined in it that no loop (or timeout
     block) of their own function holds, each with the functions it is inside (``fn``
     first)."""
-    def visit(node: ast.AST, chain: List[Function], in_loop: bool):
+    def visit(node: ast.AST, chain: List[Function], held: bool):
         for child in ast.iter_child_nodes(node):
             if isinstance(child, FUNCTIONS):
                 yield from visit(child, chain + [child], False)
             elif isinstance(child, (ast.Lambda, ast.ClassDef)):
                 continue  # a lambda or class in a test is handed to something: a stand-in
             else:
-                if isinstance(child, ast.Call) and not in_loop and \
+                if isinstance(child, ast.Call) and not held and \
                         ast_dotted(child.func) in sleepers:
                     yield child, chain
-                yield from visit(child, chain, in_loop or isinstance(child, LOOPS)
+                yield from visit(child, chain, held or isinstance(child, LOOPS)
                                  or _times_out(child))
 
     yield from visit(fn, [fn], False)
