@@ -57,6 +57,8 @@ def test_patches_their_mocks_and_what_the_test_makes_of_them() -> None:
     fn = tree.body[2].body[0]
     bindings = ast_bindings(tree)
     targets = {p.call: p.target for p in patches_in(fn, bindings)}
+    assert sorted(targets.values()) == ["myapp.key_manager.API", "myapp.policy.authorize",
+                                        "myapp.verify", "time.sleep"]
     names = {targets[call]: name for call, name in mock_names(fn, bindings).items()}
     assert names == {"time.sleep": "mock_sleep", "myapp.policy.authorize": "mock_authorize",
                      "myapp.key_manager.API": "self.km"}
