@@ -1,8 +1,9 @@
 """The fixture pairs: ``fixtures/<codemod-name>/<case>.py`` and ``<case>.expected.py``.
 
 No expected file means "must stay unchanged"; such a case starts with ``# decline: <words>``
-naming the reason the codemod must give. A line marked ``# expect: CODE`` must have a finding
-of that report-only check; ``# suppressed: CODE``, a finding a ``# testsec: ignore`` comment
+naming the reason the codemod must give. A case runs its own codemod only (the folder's). A
+line marked ``# expect: CODE`` must have a finding of that code (for a report-only check,
+exactly those lines); ``# suppressed: CODE``, a finding a ``# testsec: ignore`` comment
 suppressed. ``TESTSEC_UPDATE=1 pytest`` writes the expected files
 of rewriting cases from the current output (then read the diff before committing).
 """
@@ -16,6 +17,7 @@ from typing import List, Optional
 
 from testsec_fix import Config, fix_source
 from testsec_fix.model import FileResult
+from testsec_fix.registry import by_code
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -75,7 +77,8 @@ class Case:
         the runner, and would count in line lengths)."""
         source = self.before.read_text(encoding="utf-8") if text is None else text
         source = strip_marks(source)
-        return fix_source(source, path=f"tests/test_{self.name}.py", config=CONFIG)
+        config = CONFIG.with_options(select=(by_code(self.codemod).code,))
+        return fix_source(source, path=f"tests/test_{self.name}.py", config=config)
 
     def __str__(self) -> str:
         return f"{self.codemod}/{self.name}"

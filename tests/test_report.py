@@ -20,7 +20,7 @@ from testsec_fix.report import replacements
 from testsec_fix.sparse import split_lines
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
-CODES = ["TSF101", "TSF102"]
+CODES = [cls.code for cls in all_codemods()]
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 import ast
 import re
 from collections import Counter
-from typing import Dict, Set
+from typing import Dict, Iterable, List, Optional, Set
 
 from .sparse import split_lines, statement_lines
 
@@ -38,6 +38,58 @@ def ast_bindings(tree: ast.Module) -> Dict[str, str]:
                 if a.name != "*":
                     out[a.asname or a.name] = join_import(base, a.name)
     return out
+
+
+def called_as(bindings: Dict[str, str], funcs: Iterable[str]) -> Set[str]:
+    """The dotted names a file calls the functions ``funcs`` (dotted paths such as
+    ``time.sleep``) by, given its import bindings: ``time.sleep``, ``sleep``, ``t.sleep``."""
+    out = set()
+    for bound, path in bindings.items():
+        for func in funcs:
+            if path == func:
+                out.add(bound)
+            elif func.startswith(path + "."):
+                out.add(bound + func[len(path):])
+    return out
+
+
+def match_lines(pattern: "re.Pattern[str]", text: str) -> Set[int]:
+    """Numbers of the lines of ``text`` (split as Python splits them) that hold a match of
+    ``pattern`` (one that stays on its line): one scan of the text, not one per line."""
+    out = set()
+    for match in pattern.finditer(text):
+        at = match.start()
+        out.add(text.count("\n", 0, at) + text.count("\r", 0, at)
+                - text.count("\r\n", 0, at) + 1)
+    return out
+
+
+def lines_naming(text: str, names: Iterable[str]) -> Set[int]:
+    """Numbers of the lines of ``text`` where the last part of one of the dotted ``names``
+    appears as a word (``time.sleep`` and ``sleep`` are found on ``sleep(1)`` lines)."""
+    word = re.compile(r"\b(%s)\b" % "|".join(sorted({re.escape(n.rsplit(".", 1)[-1])
+                                                      for n in names})))
+    return match_lines(word, text)
+
+
+class Definitions:
+    """The functions and classes of a file by name, at any depth. The tree is walked once,
+    and only when the text defines a name asked for (a big test module costs a walk)."""
+
+    def __init__(self, tree: ast.AST, text: str) -> None:
+        self.tree, self.text = tree, text
+        self._index: Optional[Dict[str, List[ast.AST]]] = None
+
+    def get(self, name: str) -> List[ast.AST]:
+        pattern = rf"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+{re.escape(name)}\b"
+        if not name or not re.search(pattern, self.text, re.M):
+            return []
+        if self._index is None:
+            self._index = {}
+            for node in ast.walk(self.tree):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    self._index.setdefault(node.name, []).append(node)
+        return self._index.get(name, [])
 
 
 def name_counts(tree: ast.AST) -> Counter:

@@ -167,7 +167,7 @@ def list_codemods() -> None:
     """List the codemods: code, name, fix safety, summary."""
     for cls in all_codemods():
         summary = inspect.getdoc(cls).splitlines()[0]
-        click.echo(f"{cls.code}  {cls.name:<24} {'safe' if cls.safe else 'unsafe':<7} {summary}")
+        click.echo(f"{cls.code}  {cls.name:<24} {_fix(cls):<12} {summary}")
 
 
 @main.command("explain")
@@ -179,7 +179,7 @@ def explain(code: str) -> None:
     except KeyError:
         click.echo(f"testsec-fix: unknown codemod {code!r}; see 'testsec-fix list'", err=True)
         sys.exit(2)
-    click.echo(f"# {cls.code} {cls.name} ({'safe' if cls.safe else 'unsafe'} fix)\n")
+    click.echo(f"# {cls.code} {cls.name} ({_fix(cls)})\n")
     click.echo(inspect.getdoc(cls))
 
 
@@ -207,6 +207,10 @@ class _Progress:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
             self.bar = None
+
+
+def _fix(cls) -> str:
+    return "report only" if not cls.fixable else "safe fix" if cls.safe else "unsafe fix"
 
 
 def all_codemods():

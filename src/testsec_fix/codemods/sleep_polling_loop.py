@@ -15,7 +15,7 @@ from .. import catalog
 from ..codemod import SUPPRESSED, Codemod, Context
 from ..cstutil import (assigned_names, bound_by, comments, dotted, is_string_literal,
                        names_read, negate, number, walk, walk_all)
-from ..astutil import ast_bindings, ast_dotted
+from ..astutil import ast_bindings, ast_dotted, called_as, lines_naming
 from ..imports import module_bindings
 from ..model import HelperRequest, ImportRequest
 from ..project import resolve_ast_expr
@@ -207,9 +207,7 @@ class SleepPollingLoop(Codemod):
             return set()
         # Functions (top-level, or methods of top-level classes) holding a loop that sleeps;
         # only statements with a line that names a sleep function are walked.
-        word = re.compile(r"\b(%s)\b" % "|".join(sorted({re.escape(s.rsplit(".", 1)[-1])
-                                                          for s in sleepers})))
-        named = {n for n, line in enumerate(split_lines(ctx.text), start=1) if word.search(line)}
+        named = lines_naming(ctx.text, sleepers)
         keep: Set[ast.stmt] = set()
         units = [node for node in tree.body if not isinstance(node, ast.ClassDef)]
         units += [stmt for node in tree.body if isinstance(node, ast.ClassDef)
@@ -1654,14 +1652,7 @@ def _adapt_call(call: cst.Call, adapt: List[Tuple[str, str, bool]],
 
 def _sleepers(bindings: Dict[str, str]) -> Set[str]:
     """The dotted names a sleep function is called by, given the file's import bindings."""
-    out = set()
-    for bound, path in bindings.items():
-        for func in SLEEP_FUNCS:
-            if path == func:
-                out.add(bound)
-            elif func.startswith(path + "."):
-                out.add(bound + func[len(path):])
-    return out
+    return called_as(bindings, SLEEP_FUNCS)
 
 
 def _sleep_in_loop(node: ast.AST, sleepers: Set[str]) -> bool:

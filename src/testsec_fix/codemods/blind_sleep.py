@@ -1,0 +1,231 @@
+"""TSF103 blind-sleep."""
+from __future__ import annotations
+
+import ast
+import re
+from typing import Dict, Iterator, List, Optional, Set, Tuple
+
+from ..astutil import ast_bindings, ast_dotted, called_as, lines_naming
+from ..codemod import Codemod, Context
+from ..mocks import Function, is_fake_name, patches_in, stand_ins
+from ..sparse import statement_lines
+
+# Sleeps that wait: ``eventlet.sleep(0)`` and ``asyncio.sleep(0)`` only yield, and are left.
+SLEEPS = {"time.sleep", "eventlet.sleep", "eventlet.greenthread.sleep", "asyncio.sleep"}
+# Sleeps that count only where the test itself awaits them: in a coroutine a test defines,
+# or handed to a task, ``asyncio.sleep`` is the task's simulated work (and asyncio's own tests
+# often run it on a virtual clock).
+AWAITED_ONLY = {"asyncio.sleep"}
+LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp,
+         ast.GeneratorExp)
+SETUPS = {"setUp", "setUpClass", "setup_method", "setup_class", "asyncSetUp"}
+FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def run_by_tests(tree: ast.Module) -> Iterator[Tuple[Function, Optional[ast.ClassDef]]]:
+    """The functions a test runs as its own steps: methods of test classes (a name or base
+    that says ``Test``, or a ``...Mixin`` of helpers) and module-level ``test_*`` functions
+    and fixtures. Fakes (``FakeDriver``, ``fake_spawn``) and other module-level functions
+    (a helper or a fake: which, the code does not say) are not."""
+    for node in tree.body:
+        if isinstance(node, FUNCTIONS) and (
+                node.name.startswith("test") or any(
+                    ast_dotted(d.func if isinstance(d, ast.Call) else d).endswith("fixture")
+                    for d in node.decorator_list)):
+            yield node, None
+        elif isinstance(node, ast.ClassDef) and not is_fake_name(node.name) and (
+                "Test" in node.name or node.name.endswith("Mixin")
+                or any("Test" in ast_dotted(b) for b in node.bases)):
+            for stmt in node.body:
+                if isinstance(stmt, FUNCTIONS):
+                    yield stmt, node
+
+
+def _bound(fn: Function) -> Set[str]:
+    """Names ``fn`` binds itself (its parameters and assignments)."""
+    args = fn.args
+    names = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+    names |= {a.arg for a in (args.vararg, args.kwarg) if a}
+    return names | {n.id for n in ast.walk(fn)
+                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def _waits(call: ast.Call) -> bool:
+    """Not ``sleep(0)`` (or no argument): that only yields to other threads."""
+    if not call.args:
+        return bool(call.keywords)
+    arg = call.args[0]
+    return not (isinstance(arg, ast.Constant) and isinstance(arg.value, (int, float))
+                and arg.value <= 0)
+
+
+def sleeps_outside_loops(fn: Function, sleepers: Set[str]
+                         ) -> Iterator[Tuple[ast.Call, List[Function]]]:
+    """Sleep calls of ``fn`` and of the functions defined in it that no loop (or timeout
+    block) of their own function holds, each with the functions it is inside (``fn``
+    first)."""
+    def visit(node: ast.AST, chain: List[Function], held: bool):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, FUNCTIONS):
+                yield from visit(child, chain + [child], False)
+            elif isinstance(child, (ast.Lambda, ast.ClassDef)):
+                continue  # a lambda or class in a test is handed to something: a stand-in
+            else:
+                if isinstance(child, ast.Call) and not held and \
+                        ast_dotted(child.func) in sleepers:
+                    yield child, chain
+                yield from visit(child, chain, held or isinstance(child, LOOPS)
+                                 or _times_out(child))
+
+    yield from visit(fn, [fn], False)
+
+
+class StandIns:
+    """Is a function of a test a stand-in: named as a fake, or handed to a patch or a mock
+    where its name is seen (a nested function in the function around it, a method in its
+    class)? Each scope is walked once, and only when asked."""
+
+    def __init__(self, cls: Optional[ast.ClassDef]) -> None:
+        self.cls = cls
+        self.handed: Dict[int, Set[str]] = {}
+
+    def __call__(self, chain: List[Function]) -> bool:
+        for i, fn in enumerate(chain):
+            if is_fake_name(fn.name) and not (i == 0 and fn.name.startswith("test")):
+                return True
+            scope = chain[i - 1] if i else self.cls
+            if scope is None:
+                continue
+            if id(scope) not in self.handed:
+                self.handed[id(scope)] = stand_ins(scope)
+            if fn.name in self.handed[id(scope)]:
+                return True
+        return False
+
+
+def _times_out(node: ast.AST) -> bool:
+    """``with timeout(1):`` (``asyncio.timeout``, ``async_timeout.timeout``, ...): a sleep
+    in it is the work the test lets time out, not a wait."""
+    return isinstance(node, (ast.With, ast.AsyncWith)) and any(
+        isinstance(item.context_expr, ast.Call)
+        and "timeout" in ast_dotted(item.context_expr.func).rsplit(".", 1)[-1].lower()
+        for item in node.items)
+
+
+def sleep_patched(fn: Function, cls: Optional[ast.ClassDef], bindings) -> bool:
+    """Is a sleep patched for this test: in or on ``fn``, on its class, or in its setUp?"""
+    scopes: List[ast.AST] = [fn]
+    if cls is not None:
+        scopes += cls.decorator_list
+        scopes += [s for s in cls.body if isinstance(s, FUNCTIONS) and s.name in SETUPS]
+    return any(patch.target.rsplit(".", 1)[-1] == "sleep"
+               for scope in scopes for patch in patches_in(scope, bindings))
+
+
+class BlindSleep(Codemod):
+    """Blind sleeps: a test that sleeps a fixed time for something to happen elsewhere.
+
+    ## What it does
+    Finds calls of ``time.sleep`` (``sleep`` imported from ``time``, any alias),
+    ``eventlet.sleep`` and ``eventlet.greenthread.sleep`` with a wait other than zero in a
+    test's own code that are not inside a loop: in methods of test classes (a class whose
+    name or base says ``Test``, or a ``...Mixin``), in module-level ``test_*`` functions and
+    fixtures, and in the functions defined inside them (a thread's body, say); and
+    ``await asyncio.sleep(...)`` in a test itself (in a coroutine the test defines, or handed
+    to a task, it is the task's simulated work).
+
+    Not blind sleeps: ``sleep(0)`` (it yields to other threads), a sleep in a loop (a
+    polling loop: TSF101's) or in a ``with timeout(...)`` block (the work the test lets time
+    out), a sleep in a stand-in that simulates a slow call (a function
+    handed to a patch or a mock as ``new``, ``side_effect`` or ``wraps``, or assigned to an
+    attribute; a function or class named ``fake_*``, ``Fake*``, ``stub_*``, ``mock_*``,
+    ``dummy_*``; a lambda), a sleep the test patches (``@mock.patch('time.sleep')`` on the
+    test or its class, ``mock.patch.object(time, 'sleep')``, ``fixtures.MockPatch`` or
+    ``MonkeyPatch`` of a sleep in the test or its ``setUp``), a name the function binds
+    itself, and module-level functions that are neither tests nor fixtures (a helper or a
+    fake, which the code does not say).
+
+    ## Why is this bad?
+    A fixed wait for another thread, process or service is a guess at how long that side
+    takes. On a loaded CI node it is too short and the test fails at random, or, when the
+    sleep only gives a race its chance, passes without having tested the race; everywhere
+    else it is too long, and every run pays all of it. Waiting for the condition itself (an
+    event the other side sets, a polling helper with a timeout) is both faster and stable.
+
+    ## Example
+    ```python
+    import time
+
+    from myapp import test
+
+
+    class WorkerTest(test.TestCase):
+
+        def test_worker_picks_up_job(self):
+            worker = self.start_worker()
+            job = worker.submit('resize')
+            time.sleep(1)  # give the worker time to pick it up
+            self.assertEqual('running', job.state)
+    ```
+
+    ## Use instead
+    ```python
+    import threading
+
+    from myapp import test
+
+
+    class WorkerTest(test.TestCase):
+
+        def test_worker_picks_up_job(self):
+            started = threading.Event()
+            worker = self.start_worker(on_start=started.set)
+            job = worker.submit('resize')
+            self.assertTrue(started.wait(timeout=10))
+            self.assertEqual('running', job.state)
+    ```
+
+    ## Fix safety
+    None: this check reports only. What the sleep waits for is not in the code, so there is
+    no condition to wait on that a tool could write; each finding names the wait.
+    """
+
+    code = "TSF103"
+    name = "blind-sleep"
+    safe = True  # nothing is applied
+    fixable = False
+    trigger = re.compile("sleep")
+
+    def check(self, tree: ast.Module, ctx: Context) -> None:
+        bindings = ast_bindings(tree)
+        sleepers = called_as(bindings, SLEEPS)
+        if not sleepers:
+            return
+        awaited_only = called_as(bindings, AWAITED_ONLY)
+        lines = lines_naming(ctx.text, sleepers)  # only functions naming a sleep are walked
+        for fn, cls in run_by_tests(tree):
+            if not lines.intersection(statement_lines(fn)):
+                continue
+            awaited = {id(n.value) for n in ast.walk(fn) if isinstance(n, ast.Await)}
+            found = [(call, chain) for call, chain in sleeps_outside_loops(fn, sleepers)
+                     if _waits(call) and (ast_dotted(call.func) not in awaited_only
+                                          or (len(chain) == 1 and id(call) in awaited))]
+            if not found or sleep_patched(fn, cls, bindings):
+                continue
+            stand_in = StandIns(cls)
+            for call, chain in found:
+                head = ast_dotted(call.func).split(".")[0]
+                if any(head in _bound(f) for f in chain) or stand_in(chain):
+                    continue
+                arg = call.args[0] if call.args else None
+                wait = f"{arg.value} s" if isinstance(arg, ast.Constant) else \
+                    ast.unparse(arg) if arg else "..."
+                ctx.report_at(call, f"blind sleep ({wait}): a fixed wait for another "
+                              "thread or service fails at random where that side is slower "
+                              "(a loaded CI node) and costs the whole wait everywhere else; "
+                              "wait for the condition itself (an Event, a polling helper "
+                              "with a timeout)",
+                              "report only: what the sleep waits for is not in the code")
+
+    def regions(self, tree: ast.Module, ctx: Context):
+        return set()
