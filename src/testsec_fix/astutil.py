@@ -55,12 +55,16 @@ def called_as(bindings: Dict[str, str], funcs: Iterable[str]) -> Set[str]:
 
 def match_lines(pattern: "re.Pattern[str]", text: str) -> Set[int]:
     """Numbers of the lines of ``text`` (split as Python splits them) that hold a match of
-    ``pattern`` (one that stays on its line): one scan of the text, not one per line."""
+    ``pattern`` (one that stays on its line and does not start at a line break): one scan
+    of the text, counting on from the previous match."""
     out = set()
+    line, done = 1, 0  # the line number at offset ``done``
     for match in pattern.finditer(text):
         at = match.start()
-        out.add(text.count("\n", 0, at) + text.count("\r", 0, at)
-                - text.count("\r\n", 0, at) + 1)
+        line += text.count("\n", done, at) + text.count("\r", done, at) \
+            - text.count("\r\n", done, at)
+        done = at  # (a match never starts at a line break, so no \r\n is split here)
+        out.add(line)
     return out
 
 
@@ -81,6 +85,8 @@ class Definitions:
         self._index: Optional[Dict[str, List[ast.AST]]] = None
 
     def get(self, name: str) -> List[ast.AST]:
+        if self._index is not None:
+            return self._index.get(name, [])
         pattern = rf"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+{re.escape(name)}\b"
         if not name or not re.search(pattern, self.text, re.M):
             return []
@@ -90,6 +96,31 @@ class Definitions:
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                     self._index.setdefault(node.name, []).append(node)
         return self._index.get(name, [])
+
+
+def file_names(tree: ast.AST) -> Set[str]:
+    """Every name the code binds or reads anywhere, in any scope: names, parameters, function
+    and class names, imports (nested ones too), ``except ... as``, match captures, ``global``
+    and ``nonlocal``. A name a rewrite adds must not be one of them."""
+    names: Set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update(a.asname or a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            names.update(node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            names.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            names.add(node.rest)
+    return names
 
 
 def name_counts(tree: ast.AST) -> Counter:

@@ -7,6 +7,7 @@ absence) and is used only while they still look the same.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -29,6 +30,7 @@ def stamp(path: str) -> Stamp:
     return (st.st_size, st.st_mtime_ns)
 
 
+@functools.lru_cache(maxsize=1)
 def _code_stamp() -> str:
     """The tool's own modules as they are now: a changed codemod invalidates the cache."""
     here = os.path.dirname(os.path.abspath(__file__))

@@ -97,7 +97,8 @@ def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Opti
         interactive: bool = False) -> None:
     """Rewrite the Python test files under PATH... in place (or show the diffs)."""
     if interactive and (dry_run or fmt != "diff" or not sys.stdin.isatty()):
-        why = ("is not for --dry-run or --format json" if dry_run or fmt != "diff"
+        why = ("is not for --dry-run" if dry_run else f"is not for --format {fmt}"
+               if fmt != "diff"
                else "needs a terminal on stdin: it asks hunk by hunk")
         click.echo(f"testsec-fix: --interactive {why}", err=True)
         sys.exit(2)
@@ -210,7 +211,7 @@ class _Progress:
 
 
 def _fix(cls) -> str:
-    return "report only" if not cls.fixable else "safe fix" if cls.safe else "unsafe fix"
+    return {"report-only": "report only"}.get(cls.fix_safety(), f"{cls.fix_safety()} fix")
 
 
 def all_codemods():

@@ -122,18 +122,21 @@ class Context:
         """A finding at an ``ast`` node, from ``check`` (not fixed)."""
         line = getattr(node, "lineno", 0)
         self.findings.append(Finding(self.code, line,
-                                     self._chars(line, getattr(node, "col_offset", 0)),
+                                     self.column(line, getattr(node, "col_offset", 0)),
                                      message, False, reason))
 
-    def _chars(self, line: int, offset: int) -> int:
-        """``ast`` counts columns in UTF-8 bytes; findings count characters, as LibCST."""
-        if not offset:
-            return offset
+    @property
+    def lines(self) -> List[str]:
+        """The lines of the original file (split once, when first asked for)."""
         if self._lines is None:
             self._lines = split_lines(self.text)
-        if not 0 < line <= len(self._lines):
+        return self._lines
+
+    def column(self, line: int, offset: int) -> int:
+        """``ast`` counts columns in UTF-8 bytes; findings count characters, as LibCST."""
+        if not offset or not 0 < line <= len(self.lines):
             return offset
-        return len(self._lines[line - 1].encode("utf-8")[:offset].decode("utf-8", "ignore"))
+        return len(self.lines[line - 1].encode("utf-8")[:offset].decode("utf-8", "ignore"))
 
     def add_import(self, module: str, name: str = "", asname: str = "") -> None:
         request = ImportRequest(module, name, asname)
@@ -160,6 +163,11 @@ class Codemod:
     test_code_only: ClassVar[bool] = True  # only files the config counts as test code
 
     @classmethod
+    def fix_safety(cls) -> str:
+        """"safe", "unsafe" (applied with --unsafe-fixes only) or "report-only"."""
+        return "report-only" if not cls.fixable else "safe" if cls.safe else "unsafe"
+
+    @classmethod
     def screen(cls, text: str, config: Config) -> bool:
         """The cheap test: could ``text`` hold anything for this codemod?"""
         return bool(cls.trigger.search(text))
@@ -172,9 +180,10 @@ class Codemod:
         statements directly in a top-level class body; ``None``: the whole file.
 
         Statements no codemod needs are not given to LibCST (it parses ten times slower than
-        ``ast``). An empty set means there is nothing to do in this file.
+        ``ast``). An empty set means there is nothing to do in this file; a report-only
+        check (``fixable = False``) has nothing to rewrite.
         """
-        return None
+        return None if self.fixable else set()
 
     def transform(self, module: cst.Module, ctx: Context) -> cst.Module:
         return module

@@ -20,9 +20,8 @@ def _blocks(doc: str) -> List[str]:
 
 
 def fix_label(cls) -> str:
-    if not cls.fixable:
-        return "report only"
-    return "safe" if cls.safe else "unsafe (`--unsafe-fixes`)"
+    return {"report-only": "report only", "unsafe": "unsafe (`--unsafe-fixes`)"}.get(
+        cls.fix_safety(), cls.fix_safety())
 
 
 def example(cls) -> str:
@@ -35,7 +34,7 @@ def example(cls) -> str:
         return f"```python\n{blocks[0]}```\n"
     diff = difflib.unified_diff(blocks[0].splitlines(keepends=True),
                                 blocks[1].splitlines(keepends=True), n=2)
-    body = "".join(line for line in list(diff)[2:])  # no file header
+    body = "".join(list(diff)[2:])  # no file header
     return f"```diff\n{body}```\n"
 
 

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from typing import List, Optional, Sequence, Set, Tuple
 
 from .astutil import ast_bindings
-from .model import _HUNK, _lines, _unified
-
-_NO_EOL = "\n\\ No newline at end of file\n"  # the marker model._lines puts on a last line
+from .model import _HUNK, NO_EOL as _NO_EOL, _lines, _unified
+from .sparse import split_lines
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,7 @@ def split(before: str, after: str, context: int = 3) -> List[Hunk]:
 
 def apply(before: str, hunks: Sequence[Hunk], accepted: Sequence[bool]) -> str:
     """``before`` with the accepted hunks applied (all of them give ``after``)."""
-    lines = _raw_lines(before)
+    lines = split_lines(before)
     out: List[str] = []
     at = 0
     for hunk, ok in zip(hunks, accepted):
@@ -63,10 +62,6 @@ def apply(before: str, hunks: Sequence[Hunk], accepted: Sequence[bool]) -> str:
         out += hunk.new if ok else hunk.old
         at = hunk.start + len(hunk.old)
     return "".join(out + lines[at:])
-
-
-def _raw_lines(text: str) -> List[str]:
-    return [_raw(line) for line in _lines(text)]
 
 
 def _raw(line: str) -> str:

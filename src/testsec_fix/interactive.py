@@ -20,7 +20,7 @@ from .config import Config
 from .engine import write_result
 from .hunks import Hunk, apply, defines, needs, problem, split
 from .model import FileResult
-from .project import FileProject, find_root
+from .project import helper_path
 
 PROMPT = "({number}/{total}) Apply this hunk [y,n,a,d,q,?]? "
 HELP = """\
@@ -69,7 +69,7 @@ def session(results: Sequence[FileResult], config: Config, *, show: Show, ask: A
         if quit:
             break
 
-    needed = _helpers(results, config, texts, refuse, rel)
+    needed = _helpers(results, texts, refuse, rel)
     for path, users in needed.items():
         helper = by_path[path]
         if helper.created:
@@ -123,7 +123,7 @@ def _ask_file(name: str, hunks: List[Hunk], show: Show, ask: Ask) -> Tuple[List[
     return accepted, False
 
 
-def _helpers(results: Sequence[FileResult], config: Config, texts: Dict[str, str],
+def _helpers(results: Sequence[FileResult], texts: Dict[str, str],
              refuse: Callable[[str, str], None],
              rel: Callable[[str], str]) -> Dict[str, List[str]]:
     """The changed helper modules the accepted texts call (path: the files that call it).
@@ -137,8 +137,7 @@ def _helpers(results: Sequence[FileResult], config: Config, texts: Dict[str, str
         for request in result.helpers:
             if not needs(texts[result.path], result.before, request.module, request.name):
                 continue
-            project = FileProject(find_root(result.path), config)  # as engine.run finds it
-            helper = by_path.get(os.path.abspath(project.module_path_for(request.module)))
+            helper = by_path.get(os.path.abspath(helper_path(result.path, request.module)))
             if helper is None or not helper.changed:
                 continue  # it is there already
             if not helper.created and not defines(texts.get(helper.path, helper.before),

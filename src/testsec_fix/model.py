@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
+from .sparse import split_lines
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -115,15 +117,13 @@ def _unified(a: list, b: list, old: str, new: str, n: int = 3) -> list:
     return out
 
 
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
+NO_EOL = "\n\\ No newline at end of file\n"  # git's marker after a last line without one
 
 
 def _lines(text: str) -> list:
     """Lines split where Python and git split them (not at form feeds or U+2028); a last
     line without newline gets git's marker."""
-    lines = _LINE.findall(text)
-    if lines and lines[-1] == "":
-        lines.pop()
+    lines = split_lines(text)
     if lines and not lines[-1].endswith(("\n", "\r")):
-        lines[-1] += "\n\\ No newline at end of file\n"
+        lines[-1] += NO_EOL
     return lines

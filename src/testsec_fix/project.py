@@ -117,7 +117,9 @@ class FileProject:
         """Files other than Python ones next to ``path`` (its folder, and folders below it
         that are not packages: templates, samples) whose text holds ``value``."""
         folder = os.path.dirname(os.path.abspath(path))
-        if folder not in _DATA:
+        # Read once per process; read again if a file or folder changed since (an API user
+        # may run twice in one process).
+        if folder not in _DATA or any(stamp(p) != s for p, s in _DATA[folder][1].items()):
             _DATA[folder] = _read_data_files(folder)
         texts, stamps = _DATA[folder]
         self.depends.update(stamps)
@@ -147,6 +149,12 @@ class FileProject:
             if isinstance(node, ast.ClassDef) and node.name == name:
                 return tuple(resolve_ast_expr(b, tree, module) for b in node.bases)
         return None
+
+
+def helper_path(requester: str, module: str, root: Optional[str] = None) -> str:
+    """Where the helper module ``module`` a rewrite of ``requester`` asks for lives (or will
+    be created): in the requester's project (``root``, or found from the requester)."""
+    return FileProject(root or find_root(requester), Config()).module_path_for(module)
 
 
 def _read_data_files(folder: str) -> Tuple[List[Tuple[str, str]], Dict[str, Stamp]]:

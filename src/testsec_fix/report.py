@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from . import __version__
 from .model import FileResult, Finding, common_ends
+from .project import helper_path
 from .sparse import split_lines
 
 SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
@@ -152,7 +153,7 @@ def _rule(cls) -> dict:
     what = doc.split("## What it does", 1)[-1].split("\n## ", 1)[0].strip() or summary
     if len(what) > MAX_DESCRIPTION:
         what = what[:MAX_DESCRIPTION - 1].rsplit(" ", 1)[0] + "…"
-    fix = "report-only" if not cls.fixable else "safe" if cls.safe else "unsafe"
+    fix = cls.fix_safety()
     return {
         "id": cls.code,
         "name": cls.name,
@@ -179,27 +180,21 @@ def _fingerprint(finding: Finding, uri: str, occurrence: int) -> str:
 
 
 def _helper_changes(results: Sequence[FileResult], root: str) -> Dict[str, dict]:
-    """Module name -> the change to the helper module it names, for the modules the
-    rewrites asked for (created or extended in this run)."""
-    wanted = {h.module for r in results for h in r.helpers}
-    found = {}
-    for module in wanted:
-        tail = module.replace(".", "/")
-        for result in results:
-            path = result.path.replace(os.sep, "/")
-            if result.changed and (path.endswith(f"/{tail}.py") or path == f"{tail}.py"
-                                   or path.endswith(f"/{tail}/__init__.py")):
-                found[module] = _artifact_change(result, root)
-                break
-    return found
+    """Path of a helper module the rewrites asked for (created or extended in this run) ->
+    its change."""
+    changed = {os.path.abspath(r.path): r for r in results if r.changed}
+    wanted = {os.path.abspath(helper_path(r.path, h.module)) for r in results
+              for h in r.helpers}
+    return {path: _artifact_change(changed[path], root) for path in wanted if path in changed}
 
 
 def _fix(result: FileResult, root: str, helpers: Dict[str, dict]) -> dict:
     """The file's whole rewrite (and the helper modules it needs): every fixed finding of
     a file carries the same fix, as the rewrite is made for the whole file at once."""
     changes = [_artifact_change(result, root)]
-    changes += [helpers[m] for m in dict.fromkeys(h.module for h in result.helpers)
-                if m in helpers and helpers[m] not in changes]
+    paths = dict.fromkeys(os.path.abspath(helper_path(result.path, h.module))
+                          for h in result.helpers)
+    changes += [helpers[p] for p in paths if p in helpers and helpers[p] not in changes]
     names = ", ".join(c["artifactLocation"]["uri"] for c in changes)
     return {"description": {"text": f"testsec-fix's rewrite of {names}"},
             "artifactChanges": changes}

@@ -39,6 +39,13 @@ def statement_lines(node: ast.stmt) -> range:
     return range(start, (node.end_lineno or node.lineno) + 1)
 
 
+def units(tree: ast.Module) -> List[ast.stmt]:
+    """The statements a codemod's ``regions`` may name: top-level statements, a top-level
+    class standing for the statements of its body."""
+    return [stmt for node in tree.body
+            for stmt in (node.body if isinstance(node, ast.ClassDef) else [node])]
+
+
 def make_sparse(lines: List[str], tree: ast.Module, keep: Set[ast.stmt]) -> Optional["Sparse"]:
     """The text with every statement a codemod does not need marked out.
 

@@ -203,6 +203,7 @@ class BlindSleep(Codemod):
             return
         awaited_only = called_as(bindings, AWAITED_ONLY)
         lines = lines_naming(ctx.text, sleepers)  # only functions naming a sleep are walked
+        stand_ins: Dict[int, StandIns] = {}  # per class: its walk is shared by its methods
         for fn, cls in run_by_tests(tree):
             if not lines.intersection(statement_lines(fn)):
                 continue
@@ -212,7 +213,9 @@ class BlindSleep(Codemod):
                                           or (len(chain) == 1 and id(call) in awaited))]
             if not found or sleep_patched(fn, cls, bindings):
                 continue
-            stand_in = StandIns(cls)
+            if id(cls) not in stand_ins:
+                stand_ins[id(cls)] = StandIns(cls)
+            stand_in = stand_ins[id(cls)]
             for call, chain in found:
                 head = ast_dotted(call.func).split(".")[0]
                 if any(head in _bound(f) for f in chain) or stand_in(chain):
@@ -226,6 +229,3 @@ class BlindSleep(Codemod):
                               "wait for the condition itself (an Event, a polling helper "
                               "with a timeout)",
                               "report only: what the sleep waits for is not in the code")
-
-    def regions(self, tree: ast.Module, ctx: Context):
-        return set()

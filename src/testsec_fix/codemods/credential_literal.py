@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import functools
 import io
 import os
 import re
@@ -11,12 +12,12 @@ from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from ..astutil import ast_bindings, name_counts
+from ..astutil import ast_bindings, file_names
 from ..codemod import SUPPRESSED, Codemod, Context
 from ..config import Config
 from ..model import Finding, HelperRequest
 from ..project import CREDENTIALS_MODULE
-from ..sparse import split_lines, statement_lines
+from ..sparse import statement_lines, units
 
 # Words that make a name a credential's, once the name is split into words.
 SECRET_WORDS = {"password", "passwords", "passwd", "pwd", "pass", "passphrase", "secret",
@@ -422,24 +423,20 @@ class CredentialLiteral(Codemod):
 
     @classmethod
     def screen(cls, text: str, config: Config) -> bool:
-        if not config.credential_words and not config.credential_ignore:
-            return cls.trigger.search(text)
-        return Screen(*_vocabulary(config)).search(text)
+        return _screen(*_vocabulary(config)).search(text)
 
     def check(self, tree: ast.Module, ctx: Context) -> None:
         self.refs: Dict[str, str] = {}
         self.sites: List[Tuple[ast.AST, str]] = []
         self.keep: Set[ast.stmt] = set()
+        self.imported = False  # the file imports the credentials module already
         extra, ignore = _vocabulary(ctx.config)
-        screen = Screen(extra, ignore) if extra or ignore else self.trigger
+        screen = _screen(extra, ignore)
         # Only statements with a candidate line are walked.
-        lines = {n for n, line in enumerate(split_lines(ctx.text), start=1)
-                 if screen.search(line)}
-        units = [stmt for node in tree.body
-                 for stmt in (node.body if isinstance(node, ast.ClassDef) else [node])]
+        lines = {n for n, line in enumerate(ctx.lines, start=1) if screen.search(line)}
         seen = set()
         by_value: Dict[str, List[Tuple[ast.AST, str]]] = {}
-        for node, name, literal in (site for unit in units
+        for node, name, literal in (site for unit in units(tree)
                                     if lines.intersection(statement_lines(unit))
                                     for site in credential_sites(unit, extra, ignore)):
             where = (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
@@ -524,10 +521,13 @@ class CredentialLiteral(Codemod):
         return plan
 
     def _alias(self, tree: ast.Module, module: str) -> Optional[str]:
+        """The name the module is (or will be) imported as: its module-level import, or its
+        leaf if the file binds or reads that name nowhere (a parameter, a nested import...)."""
         for bound, path in ast_bindings(tree).items():
             if path == module:
+                self.imported = True
                 return bound
-        used = name_counts(tree)
+        used = file_names(tree)
         leaf = module.rpartition(".")[2]
         return next((n for n in (leaf, f"fake_{leaf}") if n not in used), None)
 
@@ -544,15 +544,15 @@ class CredentialLiteral(Codemod):
                 return f"its value is compared by identity (line {line})"
             if use.role == "annotation":
                 return f"its value is also in an annotation (line {line})"
-            if use.role == "bound" and not is_credential_name(use.name, *_vocabulary(
-                    ctx.config)) and IDENTITY_WORDS.intersection(name_words(use.name)):
+            if use.role == "bound" and IDENTITY_WORDS.intersection(name_words(use.name)) \
+                    and not is_credential_name(use.name, *_vocabulary(ctx.config)):
                 return f"its value is also the value of {use.name!r} (line {line})"
             unit = _unit_of(tree, use.node, top=True)
             if line < last_import and not isinstance(unit, (ast.FunctionDef,
                                                             ast.AsyncFunctionDef)):
                 return f"its value is used before the imports end (line {line})"
         for use in mine:
-            if use.node.end_lineno != use.node.lineno and _has_comment(ctx.text, use.node):
+            if use.node.end_lineno != use.node.lineno and _has_comment(ctx, use.node):
                 return f"a comment inside the literal (line {use.node.lineno}) would be lost"
         pattern = _bounded(value)
         for node, text in hidden + [(u.node, u.node.value) for u in uses
@@ -584,12 +584,9 @@ class CredentialLiteral(Codemod):
                   by_use: Dict[str, List[_Use]]) -> bool:
         """Leave alone the values whose replacement would make a line too long (longer than
         the limit and than it was); whether any was."""
-        lines = [line.rstrip("\r\n") for line in split_lines(ctx.text)]
+        lines = [line.rstrip("\r\n") for line in ctx.lines]
         limit = ctx.config.max_line_length
-
-        def column(number: int, offset: int) -> int:
-            return len(lines[number - 1].encode("utf-8")[:offset].decode("utf-8", "replace"))
-
+        column = ctx.column
         dropped = False
         while True:
             length: Dict[int, int] = {}
@@ -614,14 +611,14 @@ class CredentialLiteral(Codemod):
                                     f"(more than {limit})")
 
     def regions(self, tree: ast.Module, ctx: Context):
-        return set(self.keep) if self.refs is not None and self.sites else set()
+        return self.keep  # the statements holding a use of a value that moves
 
     def transform(self, module: cst.Module, ctx: Context) -> cst.Module:
         new = module.visit(_Replace(self.refs))
         if new.deep_equals(module):
             return module
         parent, _, leaf = self.module.rpartition(".")
-        if self.alias not in ast_bindings(ctx.tree):
+        if not self.imported:
             ctx.add_import(parent, leaf, self.alias if self.alias != leaf else "") if parent \
                 else ctx.add_import(self.module, "", self.alias if self.alias != leaf else "")
         for name, value in self.new.items():
@@ -629,13 +626,20 @@ class CredentialLiteral(Codemod):
                 self.module, name, render_constant(name, value, ctx.config.max_line_length),
                 value=value, doc=MODULE_DOC))
         for node, name in self.sites:
-            ctx.findings.append(Finding(self.code, node.lineno, node.col_offset,
+            ctx.findings.append(Finding(self.code, node.lineno,
+                                        ctx.column(node.lineno, node.col_offset),
                                         f"literal credential in test code ({name})", True))
         return new
 
 
 def _vocabulary(config: Config) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
     return tuple(w.lower() for w in config.credential_words), config.credential_ignore
+
+
+@functools.lru_cache(maxsize=8)
+def _screen(words: Tuple[str, ...], ignore: Tuple[str, ...]) -> Screen:
+    """The screen for a vocabulary (made once, not per file)."""
+    return Screen(words, ignore)
 
 
 def _unit_of(tree: ast.Module, node: ast.AST, top: bool = False) -> ast.stmt:
@@ -652,14 +656,12 @@ def _unit_of(tree: ast.Module, node: ast.AST, top: bool = False) -> ast.stmt:
     raise LookupError(line)
 
 
-def _has_comment(text: str, node: ast.AST) -> bool:
+def _has_comment(ctx: Context, node: ast.AST) -> bool:
     """Whether a literal written over several lines has a comment between its parts."""
-    lines = split_lines(text)
+    lines = ctx.lines
     first, last = node.lineno, node.end_lineno  # type: ignore[attr-defined]
-    start = len(lines[first - 1].encode("utf-8")[:node.col_offset]  # type: ignore[attr-defined]
-                .decode("utf-8", "replace"))
-    end = len(lines[last - 1].encode("utf-8")[:node.end_col_offset]  # type: ignore
-              .decode("utf-8", "replace"))
+    start = ctx.column(first, node.col_offset)  # type: ignore[attr-defined]
+    end = ctx.column(last, node.end_col_offset)  # type: ignore[attr-defined]
     piece = "".join(lines[first - 1:last])
     piece = piece[start:len(piece) - len(lines[last - 1]) + end]
     try:

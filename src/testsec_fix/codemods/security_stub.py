@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Tuple, Union
 
-from ..astutil import Definitions, ast_bindings, ast_dotted, match_lines
+from ..astutil import Definitions, ast_bindings, ast_dotted, lines_naming, match_lines
 from ..codemod import Codemod, Context
 from ..mocks import Function, MockUse, Patch, mock_names, mock_use, patches_in
 from ..sparse import statement_lines
@@ -26,11 +26,12 @@ class Kind:
 
 
 AUTH = Kind("authentication", re.compile(
-    r"(^|\.)keystonemiddleware(\.|$)|AuthProtocol|(^|\.)auth_token\.|authenticat|noauth", re.I),
+    r"(^|\.)keystonemiddleware(\.|$)|AuthProtocol|(^|\.)auth_token\.|(^|\.)authenticat\w*$"
+    r"|noauth", re.I),
     "every request is accepted as whoever it claims to be",
     "a test with real token validation covers missing, expired and forged tokens")
 POLICY = Kind("policy", re.compile(
-    r"(polic|enforcer).*\.(authorize|enforce|check|check_is_admin)$"
+    r"(^|\.)_?(polic\w*|enforcer)(\.\w+)*\.(authorize|enforce|check|check_is_admin)$"
     r"|context.*\.(can|check_is_admin)$", re.I),
     "every policy check passes, so no test here can see a Forbidden",
     "a test with the real policy covers the roles that must be refused")
@@ -56,17 +57,19 @@ CHECKS = ("authorize", "enforce", "check", "check_is_admin", "can", "get_verifie
 NAMES = ("signature_utils", "certificate_utils", "key_manager", "keymanager", "KeyManager",
          "keymgr", "keystonemiddleware", "AuthProtocol", "auth_token.", "uthenticat",
          "noauth", "NoAuth", "set_rules")
+# Case-insensitive, as the kinds' patterns are: a screen must never be stricter than the check.
 TRIGGER = re.compile(r"[.'\"](?:%s)['\"]|%s" % ("|".join(CHECKS),
-                                                "|".join(re.escape(n) for n in NAMES)))
+                                                "|".join(re.escape(n) for n in NAMES)), re.I)
 
 
 class Screen:
     """``TRIGGER`` as plain substring scans, several times faster than the pattern."""
 
-    LITERALS = NAMES + tuple(f"{before}{name}{after}" for name in CHECKS
-                             for before in ".'\"" for after in "'\"")
+    LITERALS = tuple(dict.fromkeys(w.lower() for w in NAMES + tuple(
+        f"{before}{name}{after}" for name in CHECKS for before in ".'\"" for after in "'\"")))
 
     def search(self, text: str) -> bool:
+        text = text.lower()
         return any(word in text for word in self.LITERALS)
 
 
@@ -322,6 +325,11 @@ class SecurityStub(Codemod):
     def check(self, tree: ast.Module, ctx: Context) -> None:
         bindings = ast_bindings(tree)
         lines = match_lines(TRIGGER, ctx.text)
+        # A control imported under another name (``key_manager as km``) is named by it.
+        aliases = {b for b, path in bindings.items()
+                   if any(k.target.search(path) or k.target.search(path + ".") for k in KINDS)}
+        if aliases:
+            lines |= lines_naming(ctx.text, aliases)
         mine = [u for u in units(tree) if lines.intersection(statement_lines(u))]
         defs = Definitions(tree, ctx.text)
         found = [stub for unit in mine for stub in stubs(tree, unit, bindings, defs)]
@@ -349,6 +357,3 @@ class SecurityStub(Codemod):
                 if what is not None:
                     ctx.report_at(call, f"{AUTH.name} stubbed ({what}): {AUTH.hides}; "
                                   f"check that {AUTH.look_for}", REASON)
-
-    def regions(self, tree: ast.Module, ctx: Context):
-        return set()

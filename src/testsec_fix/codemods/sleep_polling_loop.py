@@ -15,11 +15,11 @@ from .. import catalog
 from ..codemod import SUPPRESSED, Codemod, Context
 from ..cstutil import (assigned_names, bound_by, comments, dotted, is_string_literal,
                        names_read, negate, number, walk, walk_all)
-from ..astutil import ast_bindings, ast_dotted, called_as, lines_naming
+from ..astutil import ast_bindings, ast_dotted, called_as, file_names, lines_naming
 from ..imports import module_bindings
 from ..model import HelperRequest, ImportRequest
 from ..project import resolve_ast_expr
-from ..sparse import split_lines, statement_lines
+from ..sparse import split_lines, statement_lines, units
 
 SLEEP_FUNCS = {"time.sleep", "eventlet.sleep", "eventlet.greenthread.sleep"}
 # Builtins a probe may call under an assert-retry helper (none raises AssertionError).
@@ -209,17 +209,14 @@ class SleepPollingLoop(Codemod):
         # only statements with a line that names a sleep function are walked.
         named = lines_naming(ctx.text, sleepers)
         keep: Set[ast.stmt] = set()
-        units = [node for node in tree.body if not isinstance(node, ast.ClassDef)]
-        units += [stmt for node in tree.body if isinstance(node, ast.ClassDef)
-                  for stmt in node.body]
-        for stmt in units:
+        for stmt in units(tree):
             if named.intersection(statement_lines(stmt)) and _sleep_in_loop(stmt, sleepers):
                 keep.add(stmt)
         # A method shadowing a catalog helper needs every statement that names it.
         shadow_names = {h.name for h in catalog.of_kind(catalog.load(ctx.config), "shadow")}
         shadowing = {s.name for s in keep if isinstance(s, ast.FunctionDef)} & shadow_names
         if shadowing:
-            for stmt in units:
+            for stmt in units(tree):
                 if any(isinstance(n, ast.Attribute) and n.attr in shadowing
                        for n in ast.walk(stmt)):
                     keep.add(stmt)
@@ -1378,15 +1375,7 @@ class _Rewriter(cst.CSTTransformer):
     def file_names(self) -> Set[str]:
         """Every name the whole file binds or reads (not only the parts given to LibCST)."""
         if self._file_names is None:
-            names = set(ast_bindings(self.ctx.tree))
-            for node in ast.walk(self.ctx.tree):
-                if isinstance(node, ast.Name):
-                    names.add(node.id)
-                elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                    names.add(node.name)
-                elif isinstance(node, ast.arg):
-                    names.add(node.arg)
-            self._file_names = names
+            self._file_names = file_names(self.ctx.tree)
         return self._file_names
 
     def _call(self, prefix: str, func: str, args: List[List[str]], indent: str) -> str:
