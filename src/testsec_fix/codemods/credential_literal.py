@@ -17,7 +17,8 @@ from ..codemod import SUPPRESSED, Codemod, Context
 from ..config import Config
 from ..model import Finding, HelperRequest
 from ..project import CREDENTIALS_MODULE
-from ..sparse import statement_lines, units
+from ..sparse import split_lines, statement_lines, units
+from ..wrap import rewrap, wrap_rows
 
 # Words that make a name a credential's, once the name is split into words.
 SECRET_WORDS = {"password", "passwords", "passwd", "pwd", "pass", "passphrase", "secret",
@@ -102,6 +103,7 @@ def is_credential_name(name: str, extra: Tuple[str, ...] = (),
 _TEMPLATE = re.compile(r"%\(\w+\)[sd]|\{\w*\}|\$\{?\w+|<\w+>")
 _REGEX = re.compile(r"^\^|\$$|\.\*|\\[dwsDWS]|\[[^\]]+\]|\(\?")
 _MASK = re.compile(r"^[*xX#.•-]+$")
+_PATH = re.compile(r"^(?:/[\w.-]+)+/?$")  # '/certs/keyfile': where a key is, not the key
 _USERINFO = re.compile(r"[^/\s:@'\"]+:([^/\s@'\"]+)@")
 
 
@@ -118,11 +120,11 @@ _PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 
 
 def is_credential_value(value: str) -> bool:
-    """A value that can be a secret: not empty, a mask, a template or a regular
-    expression."""
+    """A value that can be a secret: not empty, a mask, a template, a regular expression
+    or an absolute file path."""
     stripped = value.strip()
     return bool(stripped) and not _MASK.match(stripped) and not _TEMPLATE.search(stripped) \
-        and not _REGEX.search(stripped)
+        and not _REGEX.search(stripped) and not _PATH.match(stripped)
 
 
 def _name_of(node: ast.AST) -> Optional[str]:
@@ -188,11 +190,14 @@ def credential_sites(tree: ast.AST, extra: Tuple[str, ...] = (), ignore: Tuple[s
 
 # -- the rewrite ------------------------------------------------------------------------------
 
-# Words that make a name an identity's or a label's: a literal bound to such a name as well as
-# to a credential's is not only a credential.
-IDENTITY_WORDS = {"name", "names", "user", "username", "login", "id", "uuid", "host",
-                  "hostname", "project", "tenant", "type", "description", "label", "title",
-                  "path", "file", "filename", "display", "email", "domain", "role", "roles"}
+# Words that say nothing of what a value is: a literal bound to a name made of these as well as
+# to a credential's (``expected = 'pw'``) is still the credential; bound to a name with another
+# word (``image_ref='None'``, ``'qos_specs': 'bar'``, ``public_key=``), it is something else too.
+NEUTRAL_WORDS = {"expected", "expect", "actual", "result", "results", "ret", "res", "retval",
+                 "val", "value", "values", "data", "body", "resp", "response", "fake", "new",
+                 "old", "orig", "original", "test", "my", "x", "v", "got", "want", "wanted",
+                 "arg", "args", "param", "params", "input", "output", "out", "string", "str",
+                 "text", "sample", "example", "default", "other", "dummy", "some", "the", "a"}
 _GETATTR = {"getattr", "setattr", "hasattr", "delattr"}
 _IDENTITY_ASSERTS = {"assertIs", "assertIsNot"}
 MODULE_DOC = ("Credentials the tests use, moved here by testsec-fix.\n\n"
@@ -410,9 +415,12 @@ class CredentialLiteral(Codemod):
     same value is often expected in a template or a data file next to the test.) A literal
     is left alone, with the reason, when a use of its value cannot follow: inside a larger
     string or an f-string, in a template or data file next to the test (such as Nova's API
-    samples), used as a dict key, subscript or attribute name, bound to a name that says
-    it is something else too (``name``, ``user``, ``host``...), compared by identity, or
-    when a line would grow past the line length limit.
+    samples), used as a dict key, subscript or attribute name, also bound to a name that is
+    not a credential's (``username='admin', password='admin'``; ``image_ref='None'``; a
+    name made only of words such as ``expected`` or ``result`` does not count), compared by
+    identity, or when a line would grow past the line length limit and has no place to
+    break. A line that grows too long is broken inside its brackets, after a comma or an
+    opening bracket, and indented as pycodestyle wants (``testsec_fix.wrap``).
     """
 
     code = "TSF102"
@@ -491,7 +499,7 @@ class CredentialLiteral(Codemod):
             else:
                 kept[value] = sites
         plan = self._names(kept, existing, alias)
-        if self._too_long(ctx, plan, by_use):
+        if self._too_long(ctx, tree, plan, by_use):
             plan = self._names({v: s for v, s in kept.items() if v in plan}, existing, alias)
         self.new = {ref.split(".", 1)[1]: value for value, ref in plan.items()
                     if existing.get(ref.split(".", 1)[1]) != value}
@@ -533,6 +541,8 @@ class CredentialLiteral(Codemod):
 
     def _why_not(self, ctx: Context, tree: ast.Module, value: str, mine: List[_Use], hidden,
                  uses, last_import: int) -> Optional[str]:
+        # A URL or a PEM block holds a credential; the names it is bound to say what it is.
+        container = url_password(value) is not None or bool(_PEM.search(value))
         for use in mine:
             line = use.node.lineno
             if any(ctx.suppressed(n) for n in range(line, (use.node.end_lineno or line) + 1)):
@@ -544,9 +554,11 @@ class CredentialLiteral(Codemod):
                 return f"its value is compared by identity (line {line})"
             if use.role == "annotation":
                 return f"its value is also in an annotation (line {line})"
-            if use.role == "bound" and IDENTITY_WORDS.intersection(name_words(use.name)) \
-                    and not is_credential_name(use.name, *_vocabulary(ctx.config)):
-                return f"its value is also the value of {use.name!r} (line {line})"
+            if use.role == "bound" and not container and not is_credential_name(
+                    use.name, *_vocabulary(ctx.config)) and not all(
+                    w in NEUTRAL_WORDS or w.isdigit() for w in name_words(use.name)):
+                return (f"its value is also the value of {use.name!r} (line {line}), which "
+                        "is not a credential")
             unit = _unit_of(tree, use.node, top=True)
             if line < last_import and not isinstance(unit, (ast.FunctionDef,
                                                             ast.AsyncFunctionDef)):
@@ -580,27 +592,24 @@ class CredentialLiteral(Codemod):
         named = set(parts[:-1]) | {parts[-1].split(".", 1)[0]}
         return any(use.node.value in named for use in uses)
 
-    def _too_long(self, ctx: Context, plan: Dict[str, str],
+    def _too_long(self, ctx: Context, tree: ast.Module, plan: Dict[str, str],
                   by_use: Dict[str, List[_Use]]) -> bool:
         """Leave alone the values whose replacement would make a line too long (longer than
-        the limit and than it was); whether any was."""
+        the limit and than it was) and that line cannot be broken (``wrap``); whether any
+        was."""
         lines = [line.rstrip("\r\n") for line in ctx.lines]
         limit = ctx.config.max_line_length
-        column = ctx.column
         dropped = False
         while True:
-            length: Dict[int, int] = {}
+            edits: Dict[ast.stmt, List[Tuple[ast.Constant, str]]] = {}
             for value, ref in plan.items():
                 for use in by_use[value]:
-                    node = use.node
-                    first, last = node.lineno, node.end_lineno or node.lineno
-                    start = column(first, node.col_offset)
-                    end = column(last, node.end_col_offset or 0)
-                    now = length.get(first, len(lines[first - 1]))
-                    length[first] = now - (len(lines[first - 1]) - start) + len(ref) + \
-                        len(lines[last - 1]) - end
-            over = next(((n, size) for n, size in sorted(length.items())
-                         if size > limit and size > len(lines[n - 1])), None)
+                    edits.setdefault(_unit_of(tree, use.node), []).append((use.node, ref))
+            over = None
+            for unit in sorted(edits, key=lambda u: u.lineno):
+                over = self._unwrappable(ctx, lines, statement_lines(unit), edits[unit], limit)
+                if over:
+                    break
             if over is None:
                 return dropped
             number, size = over
@@ -608,7 +617,32 @@ class CredentialLiteral(Codemod):
             del plan[value]
             dropped = True
             self.declined[value] = (f"line {number} would be {size} characters long "
-                                    f"(more than {limit})")
+                                    f"(more than {limit}) with no place to break it")
+
+    @staticmethod
+    def _unwrappable(ctx: Context, lines: List[str], span: range,
+                     edits: List[Tuple[ast.Constant, str]],
+                     limit: int) -> Optional[Tuple[int, int]]:
+        """The first line of a statement (``span``) that the replacements (``edits``) make
+        too long, and that cannot be broken: its number and new length; else ``None``."""
+        rows = lines[span.start - 1:span.stop - 1]
+        grown: Dict[int, int] = {}  # index in rows -> number of the line an edit lands on
+        for node, ref in sorted(edits, key=lambda e: (e[0].lineno, e[0].col_offset),
+                                reverse=True):
+            first, last = node.lineno, node.end_lineno or node.lineno
+            start = ctx.column(first, node.col_offset)
+            end = ctx.column(last, node.end_col_offset or 0)
+            i, j = first - span.start, last - span.start
+            rows[i:j + 1] = [rows[i][:start] + ref + rows[j][end:]]
+            grown = {(k - (j - i) if k > i else k): n for k, n in grown.items()}
+            grown[i] = first
+        for i, number in sorted(grown.items(), reverse=True):
+            if len(rows[i]) > limit and len(rows[i]) > len(lines[number - 1]):
+                wrapped = wrap_rows(rows, i, limit)
+                if wrapped is None:
+                    return number, len(rows[i])
+                rows = wrapped
+        return None
 
     def regions(self, tree: ast.Module, ctx: Context):
         return self.keep  # the statements holding a use of a value that moves
@@ -617,6 +651,12 @@ class CredentialLiteral(Codemod):
         new = module.visit(_Replace(self.refs))
         if new.deep_equals(module):
             return module
+        limit = ctx.config.max_line_length
+        code = new.code
+        wrapped = rewrap(code, set(line.rstrip("\r\n") for line in split_lines(module.code)),
+                         limit, module.default_newline)
+        if wrapped != code:  # a line the fix made too long, broken as planned (_too_long)
+            new = cst.parse_module(wrapped)
         parent, _, leaf = self.module.rpartition(".")
         if not self.imported:
             ctx.add_import(parent, leaf, self.alias if self.alias != leaf else "") if parent \

@@ -1,0 +1,214 @@
+"""Breaking a line a rewrite made too long (``testsec_fix.wrap``)."""
+from __future__ import annotations
+
+import ast
+import io
+import sys
+import textwrap
+import tokenize
+
+import pycodestyle
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from testsec_fix.wrap import rewrap, wrap_rows
+
+LIMIT = 79
+
+
+def tokens(text: str):
+    skip = {tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT}
+    return [(t.type, t.string) for t in tokenize.generate_tokens(io.StringIO(text).readline)
+            if t.type not in skip]
+
+
+def style_errors(text: str) -> dict:
+    """pycodestyle's continuation-line, indentation and length checks on ``text``."""
+    checker = pycodestyle.Checker(lines=text.splitlines(keepends=True), quiet=True,
+                                  select=["E1", "E5", "W6"], max_line_length=LIMIT)
+    checker.check_all()
+    return {k: v for k, v in checker.report.counters.items() if k[0] in "EW"}
+
+
+def wrap(source: str) -> str:
+    rows = textwrap.dedent(source).strip("\n").split("\n")
+    target = next(i for i, row in enumerate(rows) if len(row) > LIMIT)
+    out = wrap_rows(rows, target, LIMIT)
+    return "\n".join(out) + "\n" if out is not None else None
+
+
+CASES = {
+    "visual": ("""
+        def test(self):
+            self.compute_api.set_admin_password(self.context, instance, credentials.ADMIN_PASS)
+        """, """
+        def test(self):
+            self.compute_api.set_admin_password(self.context, instance,
+                                                credentials.ADMIN_PASS)
+        """),
+    "after_opening_bracket": ("""
+        def test(self):
+            injection_info = get_injection_info(admin_pass=credentials.ADMIN_PASS_FOOBAR)
+        """, """
+        def test(self):
+            injection_info = get_injection_info(
+                admin_pass=credentials.ADMIN_PASS_FOOBAR)
+        """),
+    "hanging_block_keeps_its_indent": ("""
+        def test(self):
+            self.assertRaises(
+                webob.exc.HTTPBadRequest,
+                {'host': 'foo', 'onSharedStorage': 'False', 'adminPass': credentials.ADMIN_PASS})
+        """, """
+        def test(self):
+            self.assertRaises(
+                webob.exc.HTTPBadRequest,
+                {'host': 'foo', 'onSharedStorage': 'False',
+                 'adminPass': credentials.ADMIN_PASS})
+        """),
+    "outer_bracket_first": ("""
+        def test(self):
+            self.assertEqual(
+                6547, c.get_connection_info(credentials.CONSOLE_TOKEN, 'an-url')['tlsPort'])
+        """, """
+        def test(self):
+            self.assertEqual(
+                6547,
+                c.get_connection_info(credentials.CONSOLE_TOKEN, 'an-url')['tlsPort'])
+        """),
+    "twice": ("""
+        class Test:
+            def test(self):
+                self.compute.rescue_instance(self.context, instance, rescue_password=credentials.RESCUE_PASSWORD)
+        """, """
+        class Test:
+            def test(self):
+                self.compute.rescue_instance(
+                    self.context, instance,
+                    rescue_password=credentials.RESCUE_PASSWORD)
+        """),
+    "block_header_indents_eight": ("""
+        def test(self):
+            with mock.patch.object(self.compute.driver_for_tests, rescue_password=credentials.X):
+                pass
+        """, """
+        def test(self):
+            with mock.patch.object(self.compute.driver_for_tests,
+                                   rescue_password=credentials.X):
+                pass
+        """),
+    "comment_stays_at_the_end": ("""
+        def test(self):
+            self.assertEqual(credentials.ADMIN_PASS, resp['admin'], 'p')  # the admin's password
+        """, """
+        def test(self):
+            self.assertEqual(credentials.ADMIN_PASS, resp['admin'],
+                             'p')  # the admin's password
+        """),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_wrap(name: str) -> None:
+    source, expected = CASES[name]
+    out = wrap(source)
+    if expected is None:
+        assert out is None
+        return
+    assert out == textwrap.dedent(expected).lstrip("\n")
+    assert tokens(out) == tokens(textwrap.dedent(source).lstrip("\n"))
+    assert style_errors(out) == {}
+
+
+def test_break_after_opening_bracket_in_a_block_header() -> None:
+    rows = ["def test(self):",
+            "    with mock.patch.object(credentials.ADMIN_PASS_LONGER_THAN_THE_REST_OF_IT_XX):",
+            "        pass"]
+    out = wrap_rows(rows, 1, LIMIT)
+    assert out[1:3] == ["    with mock.patch.object(",
+                        "            credentials.ADMIN_PASS_LONGER_THAN_THE_REST_OF_IT_XX):"]
+
+
+@pytest.mark.parametrize("row", [
+    # no bracket to break in
+    "    self.compute_manager.rescue_options.default_rescue_password = credentials.DEFAULT_X",
+    # a subscript is not broken
+    "    value = response_headers[credentials.HEADER_NAME_FOR_THE_AUTH_TOKEN_OF_THE_TEST_X]",
+    # the first part alone is too long
+    "    self.compute_manager_with_a_very_long_name.rescue_options.set_password_of_it(a, b)",
+    # inside a string
+    "    msg = 'a string with a, comma (and brackets) that is much too long for the line ok'",
+])
+def test_no_place_to_break(row: str) -> None:
+    assert wrap_rows(["def test(self):", row], 1, LIMIT) is None
+
+
+def test_tab_indent_is_left_alone() -> None:
+    assert wrap_rows(["def f():",
+                      "\tcall(aaaaaaaaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb, cccc, dddd)"],
+                     1, LIMIT) is None
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="f-string tokens from Python 3.12")
+def test_not_inside_an_fstring() -> None:
+    row = "    x = f'{call(aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb)}'"
+    assert wrap_rows(["def f():", row], 1, LIMIT) is None
+
+
+def test_rewrap_only_new_long_lines() -> None:
+    old_long = "    old(aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb, cccccccccc)"
+    new_long = "    new(aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb, cccccccccc)"
+    code = f"def f():\r\n{old_long}\r\n{new_long}\r\n"
+    out = rewrap(code, {"def f():", old_long}, LIMIT, "\r\n")
+    assert out == (f"def f():\r\n{old_long}\r\n"
+                   "    new(aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa, bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb,\r\n"
+                   "        cccccccccc)\r\n")
+
+
+names = st.from_regex(r"[a-z][a-z_]{0,14}", fullmatch=True).filter(
+    lambda n: n not in {"if", "in", "is", "or", "as", "def", "for", "and", "not", "del",
+                        "try", "else", "elif", "from", "with", "pass", "while", "class",
+                        "break", "yield", "raise", "async", "await", "lambda", "global",
+                        "return", "assert", "import", "except", "finally", "continue",
+                        "nonlocal"})
+
+
+@st.composite
+def calls(draw, depth=0):
+    """A call of names, strings, keyword arguments and (shallow) nested calls and lists."""
+    parts = []
+    for _ in range(draw(st.integers(1, 5))):
+        kind = draw(st.integers(0, 4 if depth < 2 else 2))
+        if kind == 0:
+            parts.append(draw(names))
+        elif kind == 1:
+            parts.append(repr(draw(st.text("abc ,()#", max_size=12))))
+        elif kind == 2:
+            parts.append(f"{draw(names)}={draw(names)}")
+        elif kind == 3:
+            parts.append(draw(calls(depth + 1)))
+        else:
+            parts.append("[" + ", ".join(draw(st.lists(names, min_size=1, max_size=3))) + "]")
+    parts.sort(key=lambda part: "=" in part.split("(")[0])  # keyword arguments last
+    return f"{draw(names)}({', '.join(parts)})"
+
+
+@settings(max_examples=300, deadline=None)
+@given(call=calls(), indent=st.integers(0, 3), assign=st.booleans())
+def test_wrapping_keeps_every_token(call: str, indent: int, assign: bool) -> None:
+    """Whatever is broken, the tokens (and so the program) stay the same and every piece
+    fits; a line that cannot be broken is given back as ``None``."""
+    pad = "    " * indent
+    row = pad + ("result = " if assign else "") + call
+    rows = [f"{pad}x = 1", row]
+    out = wrap_rows(rows, 1, LIMIT)
+    if out is None:
+        return
+    before, text = "\n".join(rows) + "\n", "\n".join(out) + "\n"
+    assert tokens(text) == tokens(before)
+    assert all(len(line) <= LIMIT for line in out[1:])
+    # no style error the line did not have (and its E501 is gone)
+    assert not set(style_errors(text)) - set(style_errors(before))
+    assert ast.dump(ast.parse(textwrap.dedent(text))) == \
+        ast.dump(ast.parse(textwrap.dedent(before)))
