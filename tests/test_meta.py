@@ -160,3 +160,38 @@ def test_suppressed_fixes_are_not_applied(case: Case) -> None:
     moved = {(line + lines.index(line) + 1, code) for line, code in fixed}
     assert {(f.line, f.code) for f in result.findings if f.suppressed} >= moved
     assert not [f for f in result.findings if "not applied" in (f.reason or "")]
+
+
+class _ReadBack(ast.NodeTransformer):
+    """``credentials.ADMIN_PASS`` read back as the value the fix gave that constant."""
+
+    def __init__(self, values) -> None:
+        self.values = values
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        if isinstance(node.value, ast.Name) and node.attr in self.values:
+            return ast.Constant(self.values[node.attr])
+        return self.generic_visit(node)
+
+
+def _program(tree: ast.Module) -> str:
+    """The tree without its imports, ``u''`` prefixes forgotten."""
+    tree.body = [s for s in tree.body if not isinstance(s, (ast.Import, ast.ImportFrom))]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant):
+            node.kind = None
+    return ast.dump(tree)
+
+
+CONSTANT_CASES = [c for c in REWRITES
+                  if any(h.value is not None for h in c.run().helpers)]
+
+
+@pytest.mark.parametrize("case", CONSTANT_CASES, ids=str)
+def test_moved_values_leave_the_program_as_it_was(case: Case) -> None:
+    """A fix that moves literals into constants (TSF102) changes nothing else: with every
+    constant read back as its value, the file is the program it was, line breaks aside."""
+    result = case.run()
+    values = {h.name: h.value for h in result.helpers if h.value is not None}
+    after = _ReadBack(values).visit(ast.parse(result.after))
+    assert _program(after) == _program(ast.parse(result.before))

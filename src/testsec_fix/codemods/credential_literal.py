@@ -420,7 +420,8 @@ class CredentialLiteral(Codemod):
     name made only of words such as ``expected`` or ``result`` does not count), compared by
     identity, or when a line would grow past the line length limit and has no place to
     break. A line that grows too long is broken inside its brackets, after a comma or an
-    opening bracket, and indented as pycodestyle wants (``testsec_fix.wrap``).
+    opening bracket, or has its short call made hanging, indented as pycodestyle wants
+    (``testsec_fix.wrap``); the breaks change no token.
     """
 
     code = "TSF102"
