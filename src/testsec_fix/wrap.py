@@ -18,8 +18,10 @@ codemod plans its fix, on the text it would write, and then wraps the text it wr
 from __future__ import annotations
 
 import ast
+import difflib
 import io
 import keyword
+import re
 import tokenize
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Sequence, Set, Tuple
@@ -30,8 +32,10 @@ _OPEN, _CLOSE = "([{", ")]}"
 _SKIP = {tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT}
 _FSTRING_START = getattr(tokenize, "FSTRING_START", None)  # Python 3.12+
 _FSTRING_END = getattr(tokenize, "FSTRING_END", None)
-_HEADERS = {"if", "elif", "while", "for", "with", "def", "class", "async", "except", "try",
-            "else", "finally", "match", "case"}
+# Keywords that open a block header which can hold a bracket.
+_HEADERS = {"if", "elif", "while", "for", "with", "def", "class", "async", "except", "match",
+            "case"}
+_PRAGMA = re.compile(r"#.*\b(?:noqa|type:|pragma|pylint:|testsec:)")
 _MAX_BREAKS = 6
 _MAX_MOVED = 5  # rows of a bracket made hanging, at most
 _BUDGET = 200  # tries (each tokenizes the statement) in one wrap_rows, at most
@@ -40,17 +44,17 @@ _BUDGET = 200  # tries (each tokenizes the statement) in one wrap_rows, at most
 @dataclass
 class _Bracket:
     row: int  # 1-based row of the opening bracket
-    line_indent: int  # indentation of that row
+    col: int  # its column
+    end: int  # the column just after it
+    line_indent: int  # indentation of its row
     subscript: bool  # ``x[...]``: not broken (a break there reads badly)
+    item: Optional[int] = None  # column of the first item, when it is on the bracket's row
     indent: Optional[int] = None  # column a new line inside it starts at
     closed_on: Optional[int] = None
-    end: int = 0  # column just after the bracket
-    item: Optional[int] = None  # column of the first item, when it is on the bracket's row
 
 
 @dataclass
 class _Break:
-    row: int
     cut: int  # the first part is ``line[:cut]``
     resume: int  # the new line holds ``line[resume:]``
     indent: int
@@ -58,29 +62,39 @@ class _Break:
     opening: Optional[_Bracket] = None  # the bracket it breaks after, if it does
 
 
+class _Budget:
+    """How many more tries (each tokenizes the statement) one ``wrap_rows`` may make."""
+
+    def __init__(self, tries: int) -> None:
+        self.tries = tries
+
+    def spend(self) -> bool:
+        self.tries -= 1
+        return self.tries >= 0
+
+
 def wrap_rows(rows: Sequence[str], target: int, limit: int) -> Optional[List[str]]:
     """``rows`` (lines without their endings; ``rows[0]`` starts a statement) with row
     ``target`` (0-based) broken until every piece fits in ``limit`` characters, or ``None``
     when it cannot be."""
-    budget = [_BUDGET]
+    budget = _Budget(_BUDGET)
     for breaks in range(1, _MAX_BREAKS + 1):  # the fewest breaks that do
         done = _wrap(list(rows), target, limit, breaks, budget)
-        if done is not None or budget[0] <= 0:
+        if done is not None or budget.tries <= 0:
             return done
     return None
 
 
 def _wrap(rows: List[str], target: int, limit: int, depth: int,
-          budget: List[int]) -> Optional[List[str]]:
+          budget: _Budget) -> Optional[List[str]]:
     """A search: each place to break, best first (the outermost bracket, then the rightmost
     place), until the pieces fit; at most ``depth`` breaks, ``budget`` tries in all (shared
     by the searches of one ``wrap_rows``)."""
     line = rows[target]
     if len(line) <= limit:
         return rows
-    if depth == 0 or budget[0] <= 0 or "\t" in line[:_indent(line)]:
+    if depth == 0 or "\t" in line[:_indent(line)] or not budget.spend():
         return None
-    budget[0] -= 1
     found, rehung = _breaks(rows, target, limit) or ([], None)
     fitting = [b for b in found if len(line[:b.cut].rstrip()) <= limit]
     for best in sorted(fitting, key=lambda b: (b.depth, -b.cut)):
@@ -100,102 +114,108 @@ def _breaks(rows: Sequence[str], target: int,
     starts in made a hanging one (``None`` when it cannot be)."""
     row_no = target + 1
     tokens = _tokens(rows, row_no)
-    if tokens is None:
-        return None
-    stack: List[_Bracket] = []
-    found: List[_Break] = []
+    if tokens is None or _PRAGMA.search(rows[target]) and _comment_on(tokens, row_no):
+        return None  # a pragma (noqa, type: ignore...) applies to its line: not moved
+    strings = _string_rows(tokens)
+    if row_no in strings:
+        return None  # the row starts inside a string: its indentation is no guide
     logical = _logical_line(tokens, row_no)
     header = bool(logical) and logical[0].type == tokenize.NAME and \
         logical[0].string in _HEADERS and logical[-1].string == ":"
     block_indent = _indent(rows[logical[0].start[0] - 1]) + 4 if logical else -1
-    fstring = 0
-    first: Optional[tokenize.TokenInfo] = None  # the first token of the row
+    brackets: List[_Bracket] = []  # every bracket of the statement, in order
+    stack: List[_Bracket] = []
+    found: List[_Break] = []
     home: Optional[_Bracket] = None  # the bracket the row starts in
-    on_row: List[Tuple[int, _Bracket]] = []  # brackets opened on the row, by column
+    first: Optional[tokenize.TokenInfo] = None  # the first token of the row
     prev: Optional[tokenize.TokenInfo] = None
     pending: List[_Bracket] = []  # brackets waiting for their first item
+    fstring = 0
     for i, tok in enumerate(tokens):
         if tok.type in _SKIP or tok.type == tokenize.NEWLINE:
             continue
+        if not fstring:  # an f-string (3.12 tokens) is one item, seen at its start
+            for bracket in pending:
+                bracket.indent = tok.start[1]  # the first item: where its other lines start
+                if tok.start[0] == bracket.row:
+                    bracket.item = tok.start[1]
+            pending = []
+            if tok.start[0] == row_no and first is None:
+                first = tok
+                # The row starts inside this bracket: a new line in it lines up with the
+                # row, whatever style its other lines follow.
+                if stack and not (tok.type == tokenize.OP and tok.string in _CLOSE):
+                    home = stack[-1]
         if _FSTRING_START is not None and tok.type == _FSTRING_START:
             fstring += 1
         elif _FSTRING_END is not None and tok.type == _FSTRING_END:
             fstring -= 1
-            prev = tok
-            continue
-        if fstring:
-            prev = tok
-            continue
-        for bracket in pending:
-            bracket.indent = tok.start[1]  # the first item: where its other lines start
-            if tok.start[0] == bracket.row:
-                bracket.item = tok.start[1]
-        pending = []
-        if tok.start[0] == row_no and first is None:
-            first = tok
-            # The row starts inside this bracket: a new line in it lines up with the row,
-            # whatever style its other lines follow.
-            if stack and not (tok.type == tokenize.OP and tok.string in _CLOSE):
-                home = stack[-1]
-                home.indent = tok.start[1]
-        if tok.type == tokenize.OP and tok.string in _OPEN:
+        elif fstring:
+            pass  # brackets and commas inside an f-string's fields are not broken
+        elif tok.type == tokenize.OP and tok.string in _OPEN:
             line = rows[tok.start[0] - 1]
             subscript = tok.string == "[" and prev is not None and (
                 prev.type in (tokenize.NAME, tokenize.STRING) and not _keyword(prev)
                 or prev.string in (")", "]"))
-            bracket = _Bracket(tok.start[0], len(line) - len(line.lstrip()), subscript,
-                               end=tok.end[1])
+            bracket = _Bracket(tok.start[0], tok.start[1], tok.end[1], _indent(line), subscript)
+            brackets.append(bracket)
             stack.append(bracket)
             pending.append(bracket)
-            if tok.start[0] == row_no:
-                on_row.append((tok.start[1], bracket))
-            if tok.start[0] == row_no:
-                nxt = _next(tokens, i)
-                if nxt is not None and nxt.start[0] == row_no and not (
-                        nxt.type == tokenize.OP and nxt.string in _CLOSE) and not subscript:
-                    hang = bracket.line_indent + 4
-                    if header and hang == block_indent:
-                        hang += 4
-                    found.append(_Break(row_no, tok.end[1], nxt.start[1], hang, len(stack),
-                                        bracket))
+            nxt = _next(tokens, i)
+            if tok.start[0] == row_no and not subscript and nxt is not None and \
+                    nxt.start[0] == row_no and not (nxt.type == tokenize.OP and
+                                                    nxt.string in _CLOSE):
+                hang = bracket.line_indent + 4
+                if header and hang == block_indent:
+                    hang += 4
+                found.append(_Break(tok.end[1], nxt.start[1], hang, len(stack), bracket))
         elif tok.type == tokenize.OP and tok.string in _CLOSE:
             if stack:
                 stack.pop().closed_on = tok.start[0]
         elif tok.type == tokenize.OP and tok.string == "," and tok.start[0] == row_no and stack:
             nxt = _next(tokens, i)
             top = stack[-1]
-            if nxt is not None and nxt.start[0] == row_no and top.indent is not None and \
+            indent = first.start[1] if top is home and first is not None else top.indent
+            if nxt is not None and nxt.start[0] == row_no and indent is not None and \
                     not top.subscript and not (nxt.type == tokenize.OP and nxt.string in _CLOSE):
-                found.append(_Break(row_no, tok.end[1], nxt.start[1], top.indent,
-                                    len(stack)))
+                found.append(_Break(tok.end[1], nxt.start[1], indent, len(stack)))
         prev = tok
     # A break after an opening bracket turns its items into a hanging block: only when
-    # they all sit on this line (no line below is lined up with the old first item).
-    found = [b for b in found if b.opening is None or b.opening.closed_on == row_no]
-    # Nor may a break move a bracket that the rows below are lined up with.
-    found = [b for b in found if not any(bracket.closed_on != row_no
-                                         for col, bracket in on_row if col >= b.resume)]
+    # they all sit on this line (no line below is lined up with the old first item). Nor
+    # may a break move a bracket that the rows below are lined up with.
+    found = [b for b in found if (b.opening is None or b.opening.closed_on == row_no)
+             and not any(k.row == row_no and k.col >= b.resume and k.closed_on != row_no
+                         for k in brackets)]
     rehung = None
     if home is not None and home.item is not None and home.closed_on is not None and \
-            not home.subscript:
-        hang = home.line_indent + 4
-        if header and hang == block_indent:
-            hang += 4
-        rehung = _rehang(rows, tokens, home, hang, limit)
+            not home.subscript and not strings.intersection(range(home.row + 1,
+                                                                  home.closed_on + 1)):
+        # Every bracket opened from the first item on must close by the last row moved, or
+        # the rows after it that line up with it would be left behind.
+        if all(k.closed_on is not None and k.closed_on <= home.closed_on for k in brackets
+               if (home.row, home.item) < (k.row, k.col) and k.row <= home.closed_on):
+            hang = home.line_indent + 4
+            if header and hang == block_indent:
+                hang += 4
+            rehung = _rehang(rows, home, hang, limit)
     return found, rehung
 
 
-def _rehang(rows: Sequence[str], tokens: List[tokenize.TokenInfo], bracket: _Bracket,
-            hang: int, limit: int) -> Optional[List[str]]:
-    """The rows with ``bracket`` (its items lined up under the first, on the bracket's row)
-    broken after the bracket and its rows moved to a hanging indent of ``hang``, keeping
-    how they line up among themselves; ``None`` when a row starts inside a string or would
-    not fit (or lose more than its indentation)."""
+def _comment_on(tokens: List[tokenize.TokenInfo], row_no: int) -> bool:
+    return any(t.type == tokenize.COMMENT and t.start[0] == row_no and _PRAGMA.search(t.string)
+               for t in tokens)
+
+
+def _rehang(rows: Sequence[str], bracket: _Bracket, hang: int,
+            limit: int) -> Optional[List[str]]:
+    """The rows with ``bracket`` (whose first item is on its row) broken after the bracket
+    and its rows moved to a hanging indent of ``hang``, keeping how they line up among
+    themselves; ``None`` when it spans too many rows, or a row would not fit or would start
+    left of the others. (The caller has checked no moved row starts inside a string and
+    no bracket the rows line up with is left behind.)"""
     first, last = bracket.row, bracket.closed_on or bracket.row
     if last - first >= _MAX_MOVED:
         return None  # a diff that rewrites a whole call for one name is no small change
-    if _string_rows(tokens).intersection(range(first + 1, last + 1)):
-        return None
     delta = hang - (bracket.item or 0)
     opener = rows[first - 1]
     out = list(rows[:first - 1]) + [opener[:bracket.end].rstrip(),
@@ -271,42 +291,51 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip())
 
 
-def rewrap(code: str, old: Set[str], limit: int, newline: str = "\n") -> str:
-    """``code`` with each line that is new (not one of ``old``) and longer than ``limit``
-    broken where it can be (new line breaks are ``newline``); a line that cannot be is left
-    as it is. The tokens of the result are checked to be those of ``code``, or ``code`` is
-    given back."""
+def rewrap(code: str, old: str, limit: int, newline: str = "\n") -> str:
+    """``code`` (a rewrite of ``old``) with each line the rewrite made or changed that is
+    longer than ``limit`` broken where it can be (new line breaks are ``newline``); a line
+    that cannot be is left as it is. The tokens of the result are checked to be those of
+    ``code``, or ``code`` is given back."""
     lines = split_lines(code)
-    failed: Set[str] = set()
+    bare = [line.rstrip("\r\n") for line in lines]
+    if all(len(line) <= limit for line in bare):
+        return code
+    before = [line.rstrip("\r\n") for line in split_lines(old)]
+    fresh = [False] * len(bare)  # a line the rewrite made or changed (by position)
+    for tag, _, _, j1, j2 in difflib.SequenceMatcher(None, before, bare,
+                                                     autojunk=False).get_opcodes():
+        if tag in ("replace", "insert"):
+            fresh[j1:j2] = [True] * (j2 - j1)
+    try:
+        starts = sorted(statement_lines(u).start for u in units(ast.parse(code)))
+    except SyntaxError:
+        return code
     while True:
-        bare = [line.rstrip("\r\n") for line in lines]
-        long_rows = [n for n, line in enumerate(bare)
-                     if len(line) > limit and line not in old and line not in failed]
+        long_rows = [n for n, line in enumerate(bare) if fresh[n] and len(line) > limit]
         if not long_rows:
             break
         n = long_rows[-1]
-        try:
-            tree = ast.parse("".join(lines))
-        except SyntaxError:
-            return code
-        start = max((s for s in (statement_lines(u).start for u in units(tree)) if s <= n + 1),
-                    default=None)
+        fresh[n] = False  # tried once
+        start = max((s for s in starts if s <= n + 1), default=None)
         wrapped = wrap_rows(bare[start - 1:], n - start + 1, limit) if start else None
         if wrapped is None:
-            failed.add(bare[n])
             continue
-        before = bare[start - 1:]
+        old_rows = bare[start - 1:]
         same = 0  # rows alike at the start, then at the end
-        while same < min(len(before), len(wrapped)) and before[same] == wrapped[same]:
+        while same < min(len(old_rows), len(wrapped)) and old_rows[same] == wrapped[same]:
             same += 1
         tail = 0
-        while tail < min(len(before), len(wrapped)) - same and \
-                before[-1 - tail] == wrapped[-1 - tail]:
+        while tail < min(len(old_rows), len(wrapped)) - same and \
+                old_rows[-1 - tail] == wrapped[-1 - tail]:
             tail += 1
         first, last = start - 1 + same, len(lines) - tail  # the old rows [first, last)
         ending = lines[last - 1][len(bare[last - 1]):]
         pieces = wrapped[same:len(wrapped) - tail]
         lines[first:last] = [piece + newline for piece in pieces[:-1]] + [pieces[-1] + ending]
+        bare[first:last] = pieces
+        fresh[first:last] = [False] * len(pieces)  # (each piece fits; moved rows were tried)
+        added = len(pieces) - (last - first)
+        starts = [s if s <= first + 1 else s + added for s in starts]
     new = "".join(lines)
     return new if new == code or _same_tokens(code, new) else code
 

@@ -17,7 +17,7 @@ from ..codemod import SUPPRESSED, Codemod, Context
 from ..config import Config
 from ..model import Finding, HelperRequest
 from ..project import CREDENTIALS_MODULE
-from ..sparse import split_lines, statement_lines, units
+from ..sparse import statement_lines, units
 from ..wrap import rewrap, wrap_rows
 
 # Words that make a name a credential's, once the name is split into words.
@@ -654,8 +654,7 @@ class CredentialLiteral(Codemod):
             return module
         limit = ctx.config.max_line_length
         code = new.code
-        wrapped = rewrap(code, set(line.rstrip("\r\n") for line in split_lines(module.code)),
-                         limit, module.default_newline)
+        wrapped = rewrap(code, module.code, limit, module.default_newline)
         if wrapped != code:  # a line the fix made too long, broken as planned (_too_long)
             new = cst.parse_module(wrapped)
         parent, _, leaf = self.module.rpartition(".")
