@@ -23,6 +23,7 @@ import io
 import keyword
 import re
 import tokenize
+from collections import Counter
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Sequence, Set, Tuple
 
@@ -300,12 +301,7 @@ def rewrap(code: str, old: str, limit: int, newline: str = "\n") -> str:
     bare = [line.rstrip("\r\n") for line in lines]
     if all(len(line) <= limit for line in bare):
         return code
-    before = [line.rstrip("\r\n") for line in split_lines(old)]
-    fresh = [False] * len(bare)  # a line the rewrite made or changed (by position)
-    for tag, _, _, j1, j2 in difflib.SequenceMatcher(None, before, bare,
-                                                     autojunk=False).get_opcodes():
-        if tag in ("replace", "insert"):
-            fresh[j1:j2] = [True] * (j2 - j1)
+    fresh = _fresh([line.rstrip("\r\n") for line in split_lines(old)], bare, limit)
     try:
         starts = sorted(statement_lines(u).start for u in units(ast.parse(code)))
     except SyntaxError:
@@ -338,6 +334,28 @@ def rewrap(code: str, old: str, limit: int, newline: str = "\n") -> str:
         starts = [s if s <= first + 1 else s + added for s in starts]
     new = "".join(lines)
     return new if new == code or _same_tokens(code, new) else code
+
+
+def _fresh(before: List[str], after: List[str], limit: int) -> List[bool]:
+    """Which lines of ``after`` the rewrite made or changed. A line whose text ``before``
+    lacks is; a long line ``before`` has fewer copies of is told by place (difflib, on the
+    part between the common head and tail: slow on a big file, so only then)."""
+    had = Counter(before)
+    fresh = [line not in had for line in after]
+    now = Counter(after)
+    if any(len(line) > limit and 0 < had[line] < now[line] for line in now):
+        head = 0
+        while head < min(len(before), len(after)) and before[head] == after[head]:
+            head += 1
+        tail = 0
+        while tail < min(len(before), len(after)) - head and before[-1 - tail] == after[-1 - tail]:
+            tail += 1
+        matcher = difflib.SequenceMatcher(None, before[head:len(before) - tail],
+                                          after[head:len(after) - tail], autojunk=False)
+        for tag, _, _, j1, j2 in matcher.get_opcodes():
+            if tag in ("replace", "insert"):
+                fresh[head + j1:head + j2] = [True] * (j2 - j1)
+    return fresh
 
 
 def _same_tokens(a: str, b: str) -> bool:
