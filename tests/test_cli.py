@@ -132,6 +132,21 @@ def test_format_json_gives_one_record_per_finding(tmp_path: Path) -> None:
     assert "continue" in declined["reason"]
 
 
+def test_output_is_never_a_source_file_nor_with_interactive(sample: Path) -> None:
+    """A report does not overwrite a Python file; --interactive shows its hunks on the
+    terminal, so an --output file would be emptied."""
+    before = _snapshot(sample)
+    target = next(p for p in sorted(sample.rglob("test_*.py")))
+    proc = cli("--dry-run", "-o", str(target), ".", cwd=sample)
+    assert proc.returncode == 2 and "not over a Python file" in proc.stderr
+    (sample / "report.diff").write_text("kept\n")
+    proc = cli("-i", "-o", "report.diff", ".", cwd=sample)
+    assert proc.returncode == 2 and "--interactive is not for --output" in proc.stderr
+    assert (sample / "report.diff").read_text() == "kept\n"
+    (sample / "report.diff").unlink()
+    assert _snapshot(sample) == before
+
+
 def test_select_and_ignore(sample: Path) -> None:
     assert cli("--dry-run", "--select", "TSF9", ".", cwd=sample).returncode == 2
     assert cli("--dry-run", "--ignore", "TSF101", ".", cwd=sample).returncode == 0

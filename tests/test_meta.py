@@ -24,6 +24,11 @@ def test_codemods_are_found() -> None:
     assert CODEMODS, "no codemod discovered in testsec_fix.codemods"
 
 
+def test_codes_read_without_import_are_the_codemods() -> None:
+    from testsec_fix.registry import known_names
+    assert known_names() == {cls.code: cls.name for cls in CODEMODS}
+
+
 @pytest.mark.parametrize("cls", CODEMODS, ids=lambda c: c.code)
 def test_identity(cls) -> None:
     assert re.fullmatch(r"TSF\d{3}", cls.code)

@@ -18,7 +18,7 @@ from test_cli import _entry_point
 
 DATA = Path(__file__).parent / "data" / "projects"
 ARGS = {"twice": ["pkg", "pkg"], "two": ["alpha", "beta"]}
-FAILS = {"badhelper", "exist", "exist2"}  # the helper module cannot be made: nothing changes
+FAILS = {"badhelper", "exist", "exist2", "existasync"}  # the helper module cannot be made: nothing changes
 
 
 def _run(args, cwd: Path) -> subprocess.CompletedProcess:

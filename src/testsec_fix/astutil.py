@@ -186,3 +186,16 @@ def string_constants(tree: ast.Module) -> Dict[str, str]:
             if isinstance(node, ast.Assign) and len(node.targets) == 1
             and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Constant)
             and isinstance(node.value.value, str)}
+
+
+def top_level_names(tree: ast.Module) -> Set[str]:
+    """Every name the top of a module binds: imports, functions (async too), classes, and
+    assignment targets (annotated too)."""
+    found = set(ast_bindings(tree))
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.add(node.name)
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, ast.AnnAssign) else []
+        found.update(t.id for t in targets if isinstance(t, ast.Name))
+    return found

@@ -96,10 +96,10 @@ def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Opti
         unsafe_fixes: Optional[bool], no_cache: bool, cache_dir: Optional[str],
         interactive: bool = False) -> None:
     """Rewrite the Python test files under PATH... in place (or show the diffs)."""
-    if interactive and (dry_run or fmt != "diff" or not sys.stdin.isatty()):
+    if interactive and (dry_run or fmt != "diff" or output or not sys.stdin.isatty()):
         why = ("is not for --dry-run" if dry_run else f"is not for --format {fmt}"
-               if fmt != "diff"
-               else "needs a terminal on stdin: it asks hunk by hunk")
+               if fmt != "diff" else "is not for --output: it shows the hunks on the terminal"
+               if output else "needs a terminal on stdin: it asks hunk by hunk")
         click.echo(f"testsec-fix: --interactive {why}", err=True)
         sys.exit(2)
     try:
@@ -111,7 +111,7 @@ def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Opti
         select=_codes(select), ignore=_codes(ignore), fixtures_module=fixtures_module,
         unsafe_fixes=unsafe_fixes or None)
     wanted = (config.select or ()) + (config.ignore or ())
-    known = [cls.code for cls in all_codemods()] if wanted else []
+    known = list(known_names()) if wanted else []
     for code in wanted:
         if not any(k.startswith(code) for k in known):
             click.echo(f"testsec-fix: unknown code {code!r} (see 'testsec-fix list')", err=True)
@@ -119,6 +119,10 @@ def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Opti
     jobs = jobs or os.cpu_count() or 1
     if output and not os.path.isdir(os.path.dirname(os.path.abspath(output))):
         click.echo(f"testsec-fix: --output {output}: no such folder", err=True)
+        sys.exit(2)
+    if output and (output.endswith((".py", ".pyi")) or os.path.islink(output)):
+        click.echo(f"testsec-fix: --output {output}: not over a Python file or a link "
+                   f"(a report goes to a file of its own)", err=True)
         sys.exit(2)
     sink = _Sink(output)
     colored = (sink.isatty() if color is None else color) and fmt == "diff"
@@ -148,7 +152,7 @@ def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Opti
         sink.write(json.dumps(report.sarif(results, all_codemods(), applied=not dry_run),
                               indent=2) + "\n")
     elif fmt == "github":
-        names = {cls.code: cls.name for cls in all_codemods()}
+        names = known_names()
         sink.write("".join(f"{line}\n" for line in
                            report.github_lines(results, names, applied=not dry_run)))
     try:
@@ -217,6 +221,11 @@ def _fix(cls) -> str:
 def all_codemods():
     from .registry import all_codemods as found  # imports LibCST: only when needed
     return found()
+
+
+def known_names():
+    from .registry import known_names as names  # reads the codemods' text, imports nothing
+    return names()
 
 
 def by_code(code: str):

@@ -19,7 +19,6 @@ from .sparse import split_lines
 from .suppress import NONE, Suppressions
 
 
-SUPPRESSED = "suppressed by a '# testsec: ignore' comment"  # the reason a codemod gives
 
 
 class Project(Protocol):
@@ -103,15 +102,26 @@ class Context:
         line = self.line_map[span[0] - 1] if self.line_map else span[0]
         return (line, span[1])
 
-    def suppressed(self, where: Union[cst.CSTNode, int]) -> bool:
+    def suppressed(self, where: Union[cst.CSTNode, ast.AST, int]) -> bool:
         """Does a ``# testsec: ignore`` comment cover this codemod's finding at ``where`` (a
-        node, or a line of the original file)? A codemod must not rewrite such a node; it
-        reports it (``fixed=False``, reason ``SUPPRESSED``) and the engine marks that finding
-        suppressed."""
+        LibCST or ``ast`` node, any line of it, or a line of the original file)? A codemod
+        must not rewrite such a node; it reports it (``fixed=False``, reason ``SUPPRESSED``)
+        and the engine marks that finding suppressed."""
         if not self.suppressions:
             return False
-        line = where if isinstance(where, int) else self.line_of(where)[0]
-        return self.suppressions.covers(self.code, line)
+        if isinstance(where, int):
+            first = last = where
+        elif isinstance(where, ast.AST):
+            first = getattr(where, "lineno", 0)
+            last = getattr(where, "end_lineno", None) or first
+        else:
+            span = self.span(where)
+            if not span:
+                return False
+            first, last = span[0], span[2]
+            if self.line_map:
+                first, last = self.line_map[first - 1], self.line_map[last - 1]
+        return any(self.suppressions.covers(self.code, n) for n in range(first, last + 1))
 
     def report(self, node: cst.CSTNode, message: str, *, fixed: bool,
                reason: Optional[str] = None) -> None:

@@ -6,12 +6,13 @@ reading, worker processes, the helper modules rewrites ask for, and writing.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import os
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
-from typing import TYPE_CHECKING, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Type
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence, Tuple, Type
 
 from . import astutil, suppress
 from .cache import Cache
@@ -46,9 +47,9 @@ def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = 
     from .codemod import Context, NoProject
     config = config or Config()
     project = project or NoProject()
+    test_code = config.is_test_path(path)
     triggered = [cls() for cls in selected_codemods(config)
-                 if cls.screen(text, config)
-                 and (not cls.test_code_only or config.is_test_path(path))]
+                 if (test_code or not cls.test_code_only) and cls.screen(text, config)]
     if not triggered:
         return FileResult(path, text, text, skipped=True)
     try:
@@ -113,10 +114,11 @@ def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = 
 
 def _sorted(findings: List[Finding], suppressions: suppress.Suppressions
             ) -> Tuple[Finding, ...]:
-    """In file order; the findings a ``# testsec: ignore`` comment covers are marked."""
+    """In file order; the findings a ``# testsec: ignore`` comment covers are marked (on
+    their line, or on a line of them, as the codemod said)."""
     if suppressions:
-        findings = [replace(f, suppressed=True) if suppressions.covers(f.code, f.line) else f
-                    for f in findings]
+        findings = [replace(f, suppressed=True) if suppressions.covers(f.code, f.line) or (
+            not f.fixed and f.reason == suppress.SUPPRESSED) else f for f in findings]
     return tuple(sorted(findings, key=lambda f: (f.line, f.column, f.code)))
 
 
@@ -242,13 +244,20 @@ def _fix_file(path: str, config: Config, root: Optional[str],
     except SourceError as exc:
         return FileResult(path, error=str(exc)), None
     # run() has looked the file up in the cache already; here a result is only stored.
-    cache = Cache(cache_dir, config) if cache_dir else None
+    cache = _cache(cache_dir, config) if cache_dir else None
     key = cache.key(path, source.digest.encode()) if cache else ""
     project = FileProject(root or find_root(path), config)
     result = fix_source(source.text, path=path, config=config, project=project)
     if cache:
         cache.put(key, result, {} if result.skipped else project.depends)
     return replace(result, encoding=source.encoding), source
+
+
+@functools.lru_cache(maxsize=4)
+def _cache(cache_dir: str, config: Config) -> Cache:
+    """One cache per process and folder: its salt and the subfolders known to exist are
+    worked out once, not per file."""
+    return Cache(cache_dir, config)
 
 
 def _fix_batch(batch: List[str], config: Config, root: Optional[str],
@@ -368,7 +377,7 @@ def _settle_constants(results: Dict[str, FileResult], sources: Dict[str, SourceF
 
 
 def _from_cache(todo: List[str], config: Config, cache_dir: str):
-    cache = Cache(cache_dir, config)
+    cache = _cache(cache_dir, config)
     hits, misses = [], []
     for path in todo:
         if os.path.islink(path):
@@ -422,7 +431,7 @@ def write_result(result: FileResult, text: str) -> FileResult:
     return _write(replace(result, after=text), source)
 
 
-def helper_module(project: FileProject, module: str, requests: Iterable[HelperRequest],
+def helper_module(project: FileProject, module: str, requests: Sequence[HelperRequest],
                   base: Optional[Tuple[FileResult, Optional[SourceFile]]] = None
                   ) -> Tuple[FileResult, Optional[SourceFile]]:
     """The helper module with every requested function defined (created if need be).
@@ -449,22 +458,18 @@ def helper_module(project: FileProject, module: str, requests: Iterable[HelperRe
     except SyntaxError as exc:
         return FileResult(path, original, original, encoding=encoding,
                           error=f"syntax error: line {exc.lineno}: {exc.msg}"), existing
-    defined = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-    bound = set(astutil.ast_bindings(tree)) | {
-        t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets
-        if isinstance(t, ast.Name)}
+    defined = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    bound = astutil.top_level_names(tree)  # (async functions, classes, annotated names too)
     constants = astutil.string_constants(tree)
     wanted: List[HelperRequest] = []
-    for request in requests:
-        if request in wanted:
-            continue
+    for request in dict.fromkeys(requests):  # (one request per file that made it)
         if request.value is not None:
             if constants.get(request.name, request.value) != request.value:
                 return FileResult(path, original, original, encoding=encoding, error=(
                     f"{request.name} exists there with another value")), existing
             if request.name in constants:
                 continue  # there already
-            if request.name in bound or request.name in defined:
+            if request.name in bound:
                 return FileResult(path, original, original, encoding=encoding, error=(
                     f"{request.name} is bound there by something this tool cannot check")), \
                     existing

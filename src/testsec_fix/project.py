@@ -9,7 +9,7 @@ from typing import Dict, List, Mapping, Optional, Tuple
 
 from .cache import Stamp, stamp
 from .config import Config
-from .astutil import ast_bindings, string_constants
+from .astutil import ast_bindings, string_constants, top_level_names
 
 ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 HELPER_MODULE = "polling"  # module created inside a fixtures package for the generic helpers
@@ -102,13 +102,7 @@ class FileProject:
         """String constants bound at the top of ``module`` (``NAME = 'value'``), with those
         other files of this run have claimed."""
         tree = self._parse(module)
-        found = {name: "" for name in ast_bindings(tree)} if tree else {}
-        for node in tree.body if tree else ():
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                found[node.name] = ""
-            targets = node.targets if isinstance(node, ast.Assign) else \
-                [node.target] if isinstance(node, ast.AnnAssign) else []
-            found.update({t.id: "" for t in targets if isinstance(t, ast.Name)})
+        found = dict.fromkeys(top_level_names(tree), "") if tree else {}
         found.update(string_constants(tree) if tree else {})
         found.update(self.claimed.get(module, {}))
         return found

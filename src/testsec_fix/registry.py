@@ -1,18 +1,24 @@
 """Codemods are found by convention: every module in ``testsec_fix.codemods`` holds one."""
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
+import os
 import pkgutil
 from functools import lru_cache
-from typing import Dict, Tuple, Type
+from typing import TYPE_CHECKING, Dict, Tuple, Type
 
 from . import codemods as _package
-from .codemod import Codemod
+
+if TYPE_CHECKING:
+    from .codemod import Codemod
 
 
 @lru_cache(maxsize=None)
-def all_codemods() -> Tuple[Type[Codemod], ...]:
+def all_codemods() -> Tuple[Type["Codemod"], ...]:
+    from .codemod import Codemod  # imports LibCST
+
     found: Dict[str, Type[Codemod]] = {}
     for info in pkgutil.iter_modules(_package.__path__):
         if info.name.startswith("_"):
@@ -31,7 +37,28 @@ def all_codemods() -> Tuple[Type[Codemod], ...]:
     return tuple(found[code] for code in sorted(found))
 
 
-def by_code(code: str) -> Type[Codemod]:
+@lru_cache(maxsize=None)
+def known_names() -> Dict[str, str]:
+    """code -> name of every codemod, read from the modules' text (``code = "TSF101"``,
+    ``name = "..."`` in the class), so that checking a ``--select`` or naming codes in a
+    report does not import the codemods (and LibCST). A meta-test keeps it equal to what
+    ``all_codemods`` finds."""
+    found: Dict[str, str] = {}
+    for info in pkgutil.iter_modules(_package.__path__):
+        if info.name.startswith("_"):
+            continue
+        with open(os.path.join(_package.__path__[0], info.name + ".py"), encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+        for node in (n for n in tree.body if isinstance(n, ast.ClassDef)):
+            attrs = {t.id: s.value.value for s in node.body if isinstance(s, ast.Assign)
+                     and isinstance(s.value, ast.Constant) for t in s.targets
+                     if isinstance(t, ast.Name)}
+            if isinstance(attrs.get("code"), str):
+                found[attrs["code"]] = attrs.get("name", "")
+    return dict(sorted(found.items()))
+
+
+def by_code(code: str) -> Type["Codemod"]:
     for cls in all_codemods():
         if cls.code == code.upper() or cls.name == code:
             return cls

@@ -16,6 +16,9 @@ from typing import Dict, FrozenSet, Optional
 _COMMENT = re.compile(r"testsec:\s*ignore(?:\[(?P<codes>[\w\s,]*)\]|(?=\s|#|$))")
 
 ALL: FrozenSet[str] = frozenset({"*"})  # a bare ``ignore``: every code
+# The reason a codemod gives for a finding it leaves alone because a comment covers a line of
+# it (not always the finding's own line: any line the fix would rewrite).
+SUPPRESSED = "suppressed by a '# testsec: ignore' comment"
 
 
 class Suppressions:

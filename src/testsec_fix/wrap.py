@@ -27,6 +27,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Sequence, Set, Tuple
 
+from .model import common_ends
 from .sparse import split_lines, statement_lines, units
 
 _OPEN, _CLOSE = "([{", ")]}"
@@ -99,8 +100,8 @@ def _wrap(rows: List[str], target: int, limit: int, depth: int,
     found, rehung = _breaks(rows, target, limit) or ([], None)
     fitting = [b for b in found if len(line[:b.cut].rstrip()) <= limit]
     for best in sorted(fitting, key=lambda b: (b.depth, -b.cut)):
-        tried = rows[:target] + [line[:best.cut].rstrip(), " " * best.indent + line[best.resume:]] \
-            + rows[target + 1:]
+        pieces = [line[:best.cut].rstrip(), " " * best.indent + line[best.resume:]]
+        tried = rows[:target] + pieces + rows[target + 1:]
         done = _wrap(tried, target + 1, limit, depth - 1, budget)
         if done is not None:
             return done
@@ -124,6 +125,12 @@ def _breaks(rows: Sequence[str], target: int,
     header = bool(logical) and logical[0].type == tokenize.NAME and \
         logical[0].string in _HEADERS and logical[-1].string == ":"
     block_indent = _indent(rows[logical[0].start[0] - 1]) + 4 if logical else -1
+
+    def hanging(bracket: _Bracket) -> int:
+        """Four in from the bracket's row; eight where that is the block's own indent."""
+        hang = bracket.line_indent + 4
+        return hang + 4 if header and hang == block_indent else hang
+
     brackets: List[_Bracket] = []  # every bracket of the statement, in order
     stack: List[_Bracket] = []
     found: List[_Break] = []
@@ -156,8 +163,8 @@ def _breaks(rows: Sequence[str], target: int,
         elif tok.type == tokenize.OP and tok.string in _OPEN:
             line = rows[tok.start[0] - 1]
             subscript = tok.string == "[" and prev is not None and (
-                prev.type in (tokenize.NAME, tokenize.STRING) and not _keyword(prev)
-                or prev.string in (")", "]"))
+                prev.type in (tokenize.NAME, tokenize.STRING)
+                and not keyword.iskeyword(prev.string) or prev.string in (")", "]"))
             bracket = _Bracket(tok.start[0], tok.start[1], tok.end[1], _indent(line), subscript)
             brackets.append(bracket)
             stack.append(bracket)
@@ -166,10 +173,8 @@ def _breaks(rows: Sequence[str], target: int,
             if tok.start[0] == row_no and not subscript and nxt is not None and \
                     nxt.start[0] == row_no and not (nxt.type == tokenize.OP and
                                                     nxt.string in _CLOSE):
-                hang = bracket.line_indent + 4
-                if header and hang == block_indent:
-                    hang += 4
-                found.append(_Break(tok.end[1], nxt.start[1], hang, len(stack), bracket))
+                found.append(_Break(tok.end[1], nxt.start[1], hanging(bracket), len(stack),
+                                    bracket))
         elif tok.type == tokenize.OP and tok.string in _CLOSE:
             if stack:
                 stack.pop().closed_on = tok.start[0]
@@ -195,10 +200,7 @@ def _breaks(rows: Sequence[str], target: int,
         # the rows after it that line up with it would be left behind.
         if all(k.closed_on is not None and k.closed_on <= home.closed_on for k in brackets
                if (home.row, home.item) < (k.row, k.col) and k.row <= home.closed_on):
-            hang = home.line_indent + 4
-            if header and hang == block_indent:
-                hang += 4
-            rehung = _rehang(rows, home, hang, limit)
+            rehung = _rehang(rows, home, hanging(home), limit)
     return found, rehung
 
 
@@ -284,10 +286,6 @@ def _logical_line(tokens: List[tokenize.TokenInfo], row_no: int) -> List[tokeniz
             if t.type not in _SKIP and t.type not in (tokenize.NEWLINE, tokenize.ENDMARKER)]
 
 
-def _keyword(tok: tokenize.TokenInfo) -> bool:
-    return keyword.iskeyword(tok.string)
-
-
 def _indent(line: str) -> int:
     return len(line) - len(line.lstrip())
 
@@ -316,14 +314,7 @@ def rewrap(code: str, old: str, limit: int, newline: str = "\n") -> str:
         wrapped = wrap_rows(bare[start - 1:], n - start + 1, limit) if start else None
         if wrapped is None:
             continue
-        old_rows = bare[start - 1:]
-        same = 0  # rows alike at the start, then at the end
-        while same < min(len(old_rows), len(wrapped)) and old_rows[same] == wrapped[same]:
-            same += 1
-        tail = 0
-        while tail < min(len(old_rows), len(wrapped)) - same and \
-                old_rows[-1 - tail] == wrapped[-1 - tail]:
-            tail += 1
+        same, tail = common_ends(bare[start - 1:], wrapped)
         first, last = start - 1 + same, len(lines) - tail  # the old rows [first, last)
         ending = lines[last - 1][len(bare[last - 1]):]
         pieces = wrapped[same:len(wrapped) - tail]
@@ -344,12 +335,7 @@ def _fresh(before: List[str], after: List[str], limit: int) -> List[bool]:
     fresh = [line not in had for line in after]
     now = Counter(after)
     if any(len(line) > limit and 0 < had[line] < now[line] for line in now):
-        head = 0
-        while head < min(len(before), len(after)) and before[head] == after[head]:
-            head += 1
-        tail = 0
-        while tail < min(len(before), len(after)) - head and before[-1 - tail] == after[-1 - tail]:
-            tail += 1
+        head, tail = common_ends(before, after)
         matcher = difflib.SequenceMatcher(None, before[head:len(before) - tail],
                                           after[head:len(after) - tail], autojunk=False)
         for tag, _, _, j1, j2 in matcher.get_opcodes():

@@ -13,11 +13,12 @@ from typing import Dict, Iterator, List, Optional, Set, Tuple
 import libcst as cst
 
 from ..astutil import ast_bindings, file_names
-from ..codemod import SUPPRESSED, Codemod, Context
+from ..codemod import Codemod, Context
 from ..config import Config
 from ..model import Finding, HelperRequest
 from ..project import CREDENTIALS_MODULE
 from ..sparse import statement_lines, units
+from ..suppress import SUPPRESSED
 from ..wrap import rewrap, wrap_rows
 
 # Words that make a name a credential's, once the name is split into words.
@@ -47,7 +48,7 @@ class Screen:
 
     def __init__(self, words: Tuple[str, ...] = (), ignore: Tuple[str, ...] = ()) -> None:
         if words:
-            self.WORD = re.compile("|".join(["pass|pwd|secret|token|key|credential"]
+            self.WORD = re.compile("|".join([Screen.WORD.pattern]
                                             + [re.escape(w) for w in words]), re.I)
         self.words, self.ignore = words, ignore
     AFTER = re.compile(r"\w*['\"]?\]?\s*(?::|==|!=|=)")
@@ -314,6 +315,7 @@ class _Replace(cst.CSTTransformer):
     def __init__(self, refs: Dict[str, str]) -> None:
         super().__init__()
         self.refs = refs
+        self.swapped = 0  # literals replaced
 
     def visit_Expr(self, node: cst.Expr) -> bool:
         return not isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString))
@@ -340,6 +342,7 @@ class _Replace(cst.CSTTransformer):
         if not isinstance(value, str) or value not in self.refs:
             return updated
         head, _, attr = self.refs[value].partition(".")
+        self.swapped += 1
         parens = [cst.Module([]).code_for_node(p) for p in (*updated.lpar, *updated.rpar)]
         keep = any("#" in p for p in parens)  # a comment in them; else they are not needed
         return cst.Attribute(cst.Name(head), cst.Name(attr), lpar=updated.lpar if keep else (),
@@ -438,6 +441,7 @@ class CredentialLiteral(Codemod):
         self.refs: Dict[str, str] = {}
         self.sites: List[Tuple[ast.AST, str]] = []
         self.keep: Set[ast.stmt] = set()
+        self.wraps = False
         self.imported = False  # the file imports the credentials module already
         extra, ignore = _vocabulary(ctx.config)
         screen = _screen(extra, ignore)
@@ -462,7 +466,7 @@ class CredentialLiteral(Codemod):
         plan = self.refs = self._plan(tree, ctx, module, by_value) if module else {}
         for value, sites in by_value.items():
             for node, name in sites:
-                if ctx.suppressed(node.lineno):  # type: ignore[attr-defined]
+                if ctx.suppressed(node):
                     ctx.report_at(node, f"literal credential in test code ({name})",
                                   SUPPRESSED)
                 elif value in plan:
@@ -546,7 +550,7 @@ class CredentialLiteral(Codemod):
         container = url_password(value) is not None or bool(_PEM.search(value))
         for use in mine:
             line = use.node.lineno
-            if any(ctx.suppressed(n) for n in range(line, (use.node.end_lineno or line) + 1)):
+            if ctx.suppressed(use.node):
                 return (f"a use of its value is covered by a '# testsec: ignore' comment "
                         f"(line {line})")  # so every use of it stays
             if use.role == "key":
@@ -560,9 +564,12 @@ class CredentialLiteral(Codemod):
                     w in NEUTRAL_WORDS or w.isdigit() for w in name_words(use.name)):
                 return (f"its value is also the value of {use.name!r} (line {line}), which "
                         "is not a credential")
+            # Above the last import only a function's body may use it (it runs later);
+            # its defaults and decorators run with the module.
             unit = _unit_of(tree, use.node, top=True)
-            if line < last_import and not isinstance(unit, (ast.FunctionDef,
-                                                            ast.AsyncFunctionDef)):
+            later = isinstance(unit, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
+                line >= statement_lines(unit.body[0]).start
+            if line < last_import and not later:
                 return f"its value is used before the imports end (line {line})"
         for use in mine:
             if use.node.end_lineno != use.node.lineno and _has_comment(ctx, use.node):
@@ -602,6 +609,7 @@ class CredentialLiteral(Codemod):
         limit = ctx.config.max_line_length
         dropped = False
         while True:
+            self.wraps = False  # whether a line of this plan needs breaking
             edits: Dict[ast.stmt, List[Tuple[ast.Constant, str]]] = {}
             for value, ref in plan.items():
                 for use in by_use[value]:
@@ -620,12 +628,13 @@ class CredentialLiteral(Codemod):
             self.declined[value] = (f"line {number} would be {size} characters long "
                                     f"(more than {limit}) with no place to break it")
 
-    @staticmethod
-    def _unwrappable(ctx: Context, lines: List[str], span: range,
+    def _unwrappable(self, ctx: Context, lines: List[str], span: range,
                      edits: List[Tuple[ast.Constant, str]],
                      limit: int) -> Optional[Tuple[int, int]]:
         """The first line of a statement (``span``) that the replacements (``edits``) make
-        too long, and that cannot be broken: its number and new length; else ``None``."""
+        too long, and that cannot be broken: its number and new length; else ``None``. The
+        edits are made from the last up, so the rows above each keep their place; a literal
+        over several rows joins them into one, and the rows below move up."""
         rows = lines[span.start - 1:span.stop - 1]
         grown: Dict[int, int] = {}  # index in rows -> number of the line an edit lands on
         for node, ref in sorted(edits, key=lambda e: (e[0].lineno, e[0].col_offset),
@@ -642,21 +651,23 @@ class CredentialLiteral(Codemod):
                 wrapped = wrap_rows(rows, i, limit)
                 if wrapped is None:
                     return number, len(rows[i])
-                rows = wrapped
+                rows, self.wraps = wrapped, True
         return None
 
     def regions(self, tree: ast.Module, ctx: Context):
         return self.keep  # the statements holding a use of a value that moves
 
     def transform(self, module: cst.Module, ctx: Context) -> cst.Module:
-        new = module.visit(_Replace(self.refs))
-        if new.deep_equals(module):
+        replace = _Replace(self.refs)
+        new = module.visit(replace)
+        if not replace.swapped:
             return module
-        limit = ctx.config.max_line_length
-        code = new.code
-        wrapped = rewrap(code, module.code, limit, module.default_newline)
-        if wrapped != code:  # a line the fix made too long, broken as planned (_too_long)
-            new = cst.parse_module(wrapped)
+        if self.wraps:  # a line the fix makes too long, broken as planned (_too_long)
+            code = new.code
+            wrapped = rewrap(code, module.code, ctx.config.max_line_length,
+                             module.default_newline)
+            if wrapped != code:
+                new = cst.parse_module(wrapped)
         parent, _, leaf = self.module.rpartition(".")
         if not self.imported:
             ctx.add_import(parent, leaf, self.alias if self.alias != leaf else "") if parent \

@@ -12,7 +12,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from .. import catalog
-from ..codemod import SUPPRESSED, Codemod, Context
+from ..codemod import Codemod, Context
 from ..cstutil import (assigned_names, bound_by, comments, dotted, is_string_literal,
                        names_read, negate, number, walk, walk_all)
 from ..astutil import ast_bindings, ast_dotted, called_as, file_names, lines_naming
@@ -20,9 +20,14 @@ from ..imports import module_bindings
 from ..model import HelperRequest, ImportRequest
 from ..project import resolve_ast_expr
 from ..sparse import split_lines, statement_lines, units
+from ..suppress import SUPPRESSED
 
 SLEEP_FUNCS = {"time.sleep", "eventlet.sleep", "eventlet.greenthread.sleep"}
 # Builtins a probe may call under an assert-retry helper (none raises AssertionError).
+# Standard modules whose functions never raise AssertionError.
+NON_ASSERTING_MODULES = {"time", "os", "json", "re", "math", "datetime", "itertools",
+                         "collections", "functools", "operator", "copy", "uuid", "random",
+                         "string", "socket", "subprocess", "shutil", "glob", "errno"}
 SAFE_BUILTINS = {"len", "any", "all", "str", "int", "float", "bool", "list", "dict", "set",
                  "tuple", "sorted", "min", "max", "sum", "isinstance", "getattr", "hasattr",
                  "repr", "enumerate", "zip", "range", "reversed", "abs", "round"}
@@ -389,7 +394,11 @@ class _Rewriter(cst.CSTTransformer):
                     continue
                 try:
                     if self.ctx.suppressed(stmt):
-                        self.kept.add(stmt)  # its loop too: the method stays as it is
+                        # A comment on the method keeps it whole, its loops too; one on a
+                        # line inside only stops the method being replaced (its loops are
+                        # looked at on their own, and that comment holds for them).
+                        if self.ctx.suppressed(self.ctx.line_of(stmt)[0]):
+                            self.kept.add(stmt)
                         raise Decline(SUPPRESSED)
                     adapt = self._shadow_plan(cls, stmt, helper)
                 except Decline as exc:
@@ -615,11 +624,12 @@ class _Rewriter(cst.CSTTransformer):
                         if extra is not None:
                             scan(extra.body.body, definite)
                 elif isinstance(stmt, cst.With):
+                    # A context manager may swallow an exception (contextlib.suppress,
+                    # assertRaises): what its block binds is not bound for sure after it.
                     for item in stmt.items:
                         check(item.item, definite)
-                    inner = scan(stmt.body.body, definite | assigned_names(
+                    scan(stmt.body.body, definite | assigned_names(
                         [i.asname for i in stmt.items if i.asname]))
-                    definite |= inner
                 else:
                     check(stmt, definite)
                     definite |= assigned_names([stmt])
@@ -1055,8 +1065,20 @@ class _Rewriter(cst.CSTTransformer):
                     return False
                 if isinstance(func, cst.Name) and func.value not in SAFE_BUILTINS:
                     return False
+                if self._imported_function(func):
+                    return False
         return plan.message is None or not any(isinstance(n, cst.Call)
                                                for n in walk(plan.message))
+
+    def _imported_function(self, func: cst.BaseExpression) -> bool:
+        """A function reached through an imported module (``checks.volume_swapped``): a
+        plain function, which may assert. The standard library's plain modules do not."""
+        head = func
+        while isinstance(head, cst.Attribute):
+            head = head.value
+        if not isinstance(head, cst.Name) or head is func or head.value not in self.bindings:
+            return False
+        return self.bindings[head.value].split(".")[0] not in NON_ASSERTING_MODULES
 
     def _state(self, fn: cst.FunctionDef, block, plan: Plan) -> Tuple[List[str], List[str]]:
         """Names the probe binds that must stay the function's own (``nonlocal``): those
