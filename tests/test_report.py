@@ -3,6 +3,7 @@ entry point; SARIF is validated against the official 2.1.0 schema (tests/data)."
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import textwrap
 from pathlib import Path
@@ -312,3 +313,19 @@ def test_replacements_turn_before_into_after(old, new, newline, open_end) -> Non
     if before and not after:
         return  # a rewrite never empties a file
     assert apply(before, {"replacements": replacements(before, after)}) == after
+
+
+def test_sarif_location_outside_the_root_is_a_file_uri(tmp_path: Path) -> None:
+    """A path given relative but outside the run's folder (``../other/x.py``) is no URI
+    under %SRCROOT%: it is written as an absolute file URI."""
+    from testsec_fix.report import _artifact
+    root = tmp_path / "run"
+    root.mkdir()
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        assert _artifact("../other/x.py", str(root)) == \
+            {"uri": (tmp_path / "other" / "x.py").as_uri()}
+        assert _artifact("pkg/x.py", str(root)) == {"uri": "pkg/x.py", "uriBaseId": "%SRCROOT%"}
+    finally:
+        os.chdir(cwd)

@@ -171,8 +171,7 @@ def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Opti
 def list_codemods() -> None:
     """List the codemods: code, name, fix safety, summary."""
     for cls in all_codemods():
-        summary = inspect.getdoc(cls).splitlines()[0]
-        click.echo(f"{cls.code}  {cls.name:<24} {_fix(cls):<12} {summary}")
+        click.echo(f"{cls.code}  {cls.name:<24} {_fix(cls):<12} {cls.summary()}")
 
 
 @main.command("explain")

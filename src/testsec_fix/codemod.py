@@ -6,6 +6,7 @@ schedules imports and asks for helper functions through the context; the engine 
 from __future__ import annotations
 
 import ast
+import inspect
 import re
 from dataclasses import dataclass, field
 from typing import ClassVar, Dict, List, Optional, Protocol, Set, Tuple, Union
@@ -171,6 +172,11 @@ class Codemod:
     fixable: ClassVar[bool] = True  # False: a report-only check
     trigger: ClassVar["re.Pattern[str]"]  # a file whose text does not match is never parsed
     test_code_only: ClassVar[bool] = True  # only files the config counts as test code
+
+    @classmethod
+    def summary(cls) -> str:
+        """The first line of the docstring: what the codemod finds, in one line."""
+        return (inspect.getdoc(cls) or cls.name).splitlines()[0].strip()
 
     @classmethod
     def fix_safety(cls) -> str:

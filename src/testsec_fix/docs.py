@@ -42,9 +42,8 @@ def section(codemods: Sequence[type]) -> str:
     rows = ["| code | name | fix | what it does |", "|---|---|---|---|"]
     parts = []
     for cls in codemods:
-        summary = (inspect.getdoc(cls) or "").splitlines()[0].strip()
         rows.append(f"| [{cls.code}](#{cls.code.lower()}-{cls.name}) | {cls.name} | "
-                    f"{fix_label(cls)} | {summary} |")
+                    f"{fix_label(cls)} | {cls.summary()} |")
         parts.append(f"#### {cls.code} {cls.name}\n\n{example(cls)}")
     return "\n".join(rows) + "\n\nExamples (from each codemod's docstring; `testsec-fix " \
         "explain CODE` prints all of it):\n\n" + "\n".join(parts)

@@ -319,6 +319,7 @@ def run(paths: Sequence[str], config: Optional[Config] = None, *, write: bool = 
                     and (results[p].changed or results[p].error)), None)
         base = (results[own], sources.get(own)) if own else None
         helper, source = helper_module(project, module, [r for _, r in pairs], base)
+        helper = replace(helper, requested=tuple(dict.fromkeys((p, module) for p, _ in pairs)))
         if not helper.error and write and helper.changed:
             helper = _write(helper, source)
         if helper.error:

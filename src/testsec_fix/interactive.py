@@ -19,8 +19,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from .config import Config
 from .engine import write_result
 from .hunks import Hunk, apply, defines, needs, problem, split
-from .model import FileResult
-from .project import helper_path
+from .model import FileResult, helpers_by_request
 
 PROMPT = "({number}/{total}) Apply this hunk [y,n,a,d,q,?]? "
 HELP = """\
@@ -129,7 +128,7 @@ def _helpers(results: Sequence[FileResult], texts: Dict[str, str],
     """The changed helper modules the accepted texts call (path: the files that call it).
     A file that calls a helper its existing module would get only from a hunk not accepted
     is refused."""
-    by_path = {os.path.abspath(r.path): r for r in results}
+    by_request = helpers_by_request(results)
     needed: Dict[str, List[str]] = {}
     for result in results:
         if result.path not in texts:
@@ -137,7 +136,7 @@ def _helpers(results: Sequence[FileResult], texts: Dict[str, str],
         for request in result.helpers:
             if not needs(texts[result.path], result.before, request.module, request.name):
                 continue
-            helper = by_path.get(os.path.abspath(helper_path(result.path, request.module)))
+            helper = by_request.get((os.path.abspath(result.path), request.module))
             if helper is None or not helper.changed:
                 continue  # it is there already
             if not helper.created and not defines(texts.get(helper.path, helper.before),

@@ -6,9 +6,10 @@ results cross process boundaries (they are picklable).
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from dataclasses import dataclass, field
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 from .sparse import split_lines
 
@@ -64,6 +65,8 @@ class FileResult:
     created: bool = False  # the file did not exist before (a helper module)
     skipped: bool = False  # no codemod's trigger matched: never parsed
     encoding: str = "utf-8"  # of the file on disk; "utf-8-sig" has a BOM
+    # A helper module: the (file, dotted module name) requests it answers, set by the run.
+    requested: Tuple[Tuple[str, str], ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -84,6 +87,11 @@ class FileResult:
         """The diff in the file's encoding (a latin-1 file's patch holds latin-1 bytes)."""
         encoding = "utf-8" if self.encoding == "utf-8-sig" else self.encoding
         return self.diff(relpath).encode(encoding, "surrogateescape")
+
+
+def helpers_by_request(results) -> Dict[Tuple[str, str], "FileResult"]:
+    """(absolute path of a file, module it asked for) -> that helper module's result."""
+    return {(os.path.abspath(path), module): r for r in results for path, module in r.requested}
 
 
 def common_ends(a: list, b: list) -> Tuple[int, int]:

@@ -145,12 +145,6 @@ class FileProject:
         return None
 
 
-def helper_path(requester: str, module: str, root: Optional[str] = None) -> str:
-    """Where the helper module ``module`` a rewrite of ``requester`` asks for lives (or will
-    be created): in the requester's project (``root``, or found from the requester)."""
-    return FileProject(root or find_root(requester), Config()).module_path_for(module)
-
-
 def _read_data_files(folder: str) -> Tuple[List[Tuple[str, str]], Dict[str, Stamp]]:
     texts: List[Tuple[str, str]] = []
     stamps: Dict[str, Stamp] = {}

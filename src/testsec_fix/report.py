@@ -16,8 +16,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 from urllib.parse import quote
 
 from . import __version__
-from .model import FileResult, Finding, common_ends
-from .project import helper_path
+from .model import FileResult, Finding, common_ends, helpers_by_request
 from .sparse import split_lines
 
 SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
@@ -148,8 +147,7 @@ def sarif(results: Sequence[FileResult], codemods: Sequence[type], applied: bool
 
 
 def _rule(cls) -> dict:
-    doc = inspect.getdoc(cls) or cls.name
-    summary = doc.splitlines()[0].strip()
+    doc, summary = inspect.getdoc(cls) or cls.name, cls.summary()
     what = doc.split("## What it does", 1)[-1].split("\n## ", 1)[0].strip() or summary
     if len(what) > MAX_DESCRIPTION:
         what = what[:MAX_DESCRIPTION - 1].rsplit(" ", 1)[0] + "…"
@@ -166,7 +164,7 @@ def _rule(cls) -> dict:
 
 
 def _artifact(path: str, root: str) -> dict:
-    rel = relpath(path, root)
+    rel = relpath(os.path.abspath(path), root)  # (a path outside the root: absolute, a file URI)
     if os.path.isabs(rel):  # outside the run directory
         return {"uri": Path(rel).as_uri()}
     return {"uri": quote(rel), "uriBaseId": SRCROOT}
@@ -179,22 +177,24 @@ def _fingerprint(finding: Finding, uri: str, occurrence: int) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
-def _helper_changes(results: Sequence[FileResult], root: str) -> Dict[str, dict]:
-    """Path of a helper module the rewrites asked for (created or extended in this run) ->
-    its change."""
-    changed = {os.path.abspath(r.path): r for r in results if r.changed}
-    wanted = {os.path.abspath(helper_path(r.path, h.module)) for r in results
-              for h in r.helpers}
-    return {path: _artifact_change(changed[path], root) for path in wanted if path in changed}
+def _helper_changes(results: Sequence[FileResult], root: str) -> Dict[Tuple[str, str], dict]:
+    """(file, module it asked for) -> the change of that helper module (created or extended
+    in this run), each change worked out once."""
+    by_path = {os.path.abspath(r.path): _artifact_change(r, root) for r in results
+               if r.requested and r.changed}
+    return {key: by_path[path] for key, path in
+            ((k, os.path.abspath(r.path)) for k, r in helpers_by_request(results).items())
+            if path in by_path}
 
 
-def _fix(result: FileResult, root: str, helpers: Dict[str, dict]) -> dict:
+def _fix(result: FileResult, root: str, helpers: Dict[Tuple[str, str], dict]) -> dict:
     """The file's whole rewrite (and the helper modules it needs): every fixed finding of
     a file carries the same fix, as the rewrite is made for the whole file at once."""
     changes = [_artifact_change(result, root)]
-    paths = dict.fromkeys(os.path.abspath(helper_path(result.path, h.module))
-                          for h in result.helpers)
-    changes += [helpers[p] for p in paths if p in helpers and helpers[p] not in changes]
+    for request in result.helpers:
+        change = helpers.get((os.path.abspath(result.path), request.module))
+        if change and change not in changes:
+            changes.append(change)
     names = ", ".join(c["artifactLocation"]["uri"] for c in changes)
     return {"description": {"text": f"testsec-fix's rewrite of {names}"},
             "artifactChanges": changes}

@@ -204,6 +204,13 @@ class BlindSleep(Codemod):
         awaited_only = called_as(bindings, AWAITED_ONLY)
         lines = lines_naming(ctx.text, sleepers)  # only functions naming a sleep are walked
         stand_ins: Dict[int, StandIns] = {}  # per class: its walk is shared by its methods
+        bound: Dict[int, Set[str]] = {}  # per function of a chain: the names it binds
+
+        def binds(f: Function) -> Set[str]:
+            if id(f) not in bound:
+                bound[id(f)] = _bound(f)
+            return bound[id(f)]
+
         for fn, cls in run_by_tests(tree):
             if not lines.intersection(statement_lines(fn)):
                 continue
@@ -218,7 +225,7 @@ class BlindSleep(Codemod):
             stand_in = stand_ins[id(cls)]
             for call, chain in found:
                 head = ast_dotted(call.func).split(".")[0]
-                if any(head in _bound(f) for f in chain) or stand_in(chain):
+                if any(head in binds(f) for f in chain) or stand_in(chain):
                     continue
                 arg = call.args[0] if call.args else None
                 wait = f"{arg.value} s" if isinstance(arg, ast.Constant) else \
