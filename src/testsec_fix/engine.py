@@ -250,7 +250,7 @@ def _fix_file(path: str, config: Config, root: Optional[str],
     result = fix_source(source.text, path=path, config=config, project=project)
     if cache:
         cache.put(key, result, {} if result.skipped else project.depends)
-    return replace(result, encoding=source.encoding), source
+    return _read_as(result, source), source
 
 
 @functools.lru_cache(maxsize=4)
@@ -365,8 +365,8 @@ def _settle_constants(results: Dict[str, FileResult], sources: Dict[str, SourceF
         if clash(result, mine) and path in sources:
             source = sources[path]
             project = FileProject(project_root, config, claimed=mine)
-            result = replace(fix_source(source.text, path=path, config=config,
-                                        project=project), encoding=source.encoding)
+            result = _read_as(fix_source(source.text, path=path, config=config,
+                                         project=project), source)
             if clash(result, mine):  # pragma: no cover - the codemod avoids claimed names
                 result = replace(result, after=result.before, helpers=(),
                                  error="not changed: its constant names clash with another "
@@ -393,7 +393,7 @@ def _from_cache(todo: List[str], config: Config, cache_dir: str):
         if hit is None:
             misses.append(path)
         else:
-            hits.append((replace(hit, encoding=source.encoding), source))
+            hits.append((_read_as(hit, source), source))
     return hits, misses
 
 
@@ -409,6 +409,11 @@ def _map(todo: List[str], config: Config, root: Optional[str], jobs: int,
         for results in pool.map(_fix_batch, batches, [config] * len(batches),
                                 [root] * len(batches), [cache_dir] * len(batches)):
             yield from results
+
+
+def _read_as(result: FileResult, source: SourceFile) -> FileResult:
+    """``result`` knowing how its file was read (its encoding and the digest of its bytes)."""
+    return replace(result, encoding=source.encoding, digest=source.digest)
 
 
 def _write(result: FileResult, source: Optional[SourceFile]) -> FileResult:
@@ -428,7 +433,7 @@ def write_result(result: FileResult, text: str) -> FileResult:
     module: only if it still does not exist). ``error`` says why it was not written."""
     source = None if result.created else SourceFile(
         result.path, result.before, result.encoding,
-        hashlib.sha256(result.before.encode(result.encoding)).hexdigest())
+        result.digest or hashlib.sha256(result.before.encode(result.encoding)).hexdigest())
     return _write(replace(result, after=text), source)
 
 
@@ -505,7 +510,7 @@ def helper_module(project: FileProject, module: str, requests: Sequence[HelperRe
             after = code.code.rstrip("\r\n") + newline
         after += _definitions(tree, wanted).replace("\n", newline)
     return FileResult(path, original, after, created=existing is None and base is None,
-                      encoding=encoding), existing
+                      encoding=encoding, digest=existing.digest if existing else ""), existing
 
 
 def _definitions(tree: ast.Module, wanted: List[HelperRequest]) -> str:

@@ -65,6 +65,7 @@ class FileResult:
     created: bool = False  # the file did not exist before (a helper module)
     skipped: bool = False  # no codemod's trigger matched: never parsed
     encoding: str = "utf-8"  # of the file on disk; "utf-8-sig" has a BOM
+    digest: str = ""  # sha256 of the file's bytes as read (what a later write checks)
     # A helper module: the (file, dotted module name) requests it answers, set by the run.
     requested: Tuple[Tuple[str, str], ...] = ()
 
