@@ -57,17 +57,21 @@ class Cache:
     def _file(self, key: str) -> str:
         return os.path.join(self.folder, key[:2], key[2:] + ".json")
 
-    def get(self, key: str, text: str) -> Optional[FileResult]:
+    def get(self, key: str, path: str, text: str) -> Optional[FileResult]:
+        """The result stored under ``key``, for the file as this run spells it (``path``):
+        the key holds the absolute path, so ``.``, ``tests/`` and ``/abs/tests`` find one
+        entry, and the result must carry this run's spelling, not the one it was stored
+        under."""
         try:
             with open(self._file(key), encoding="utf-8") as fh:
                 entry = json.load(fh)
         except (OSError, ValueError):
             return None
-        for path, (size, mtime) in entry["depends"].items():
-            if stamp(path) != (size, mtime):
+        for other, (size, mtime) in entry["depends"].items():
+            if stamp(other) != (size, mtime):
                 return None
         return FileResult(
-            path=entry["path"], before=text,
+            path=path, before=text,
             after=text if entry["after"] is None else entry["after"],
             findings=tuple(Finding(**f) for f in entry["findings"]),
             error=entry["error"], skipped=entry["skipped"],
@@ -77,7 +81,6 @@ class Cache:
 
     def put(self, key: str, result: FileResult, depends: Dict[str, Stamp]) -> None:
         entry = {
-            "path": result.path,
             "after": result.after if result.after != result.before else None,
             "findings": [asdict(f) for f in result.findings],
             "error": result.error, "skipped": result.skipped,

@@ -35,6 +35,10 @@ class Project(Protocol):
     def module_name(self, path: str) -> Optional[str]:
         """The dotted module name of the file at ``path``, if it is inside a package."""
 
+    def is_module(self, path: str, dotted: str) -> bool:
+        """Whether module ``dotted`` is the file at ``path`` (where the tool's helpers or
+        constants for that file would go is the file itself)."""
+
     def constants(self, module: str) -> Dict[str, str]:
         """Names bound at the top of ``module``: string constants with their value, other
         names with ''."""
@@ -54,6 +58,9 @@ class NoProject:
 
     def module_name(self, path: str) -> Optional[str]:
         return None
+
+    def is_module(self, path: str, dotted: str) -> bool:
+        return False
 
     def constants(self, module: str) -> Dict[str, str]:
         return {}

@@ -9,6 +9,7 @@ import ast
 import functools
 import hashlib
 import os
+import sys
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
@@ -55,7 +56,7 @@ def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = 
     try:
         tree = ast.parse(text, filename=path)
     except SyntaxError as exc:
-        return FileResult(path, text, text, error=f"syntax error: line {exc.lineno}: {exc.msg}")
+        return FileResult(path, text, text, error=_syntax_error(text, exc))
     except (ValueError, RecursionError, MemoryError) as exc:
         return FileResult(path, text, text, error=f"cannot parse: {exc}")
 
@@ -112,6 +113,20 @@ def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = 
     return FileResult(path, text, after, findings=findings, helpers=helpers)
 
 
+def _syntax_error(text: str, exc: SyntaxError) -> str:
+    """The message for a file this Python cannot parse; where LibCST (which knows newer
+    grammars) parses it, the file is likely newer than the running interpreter."""
+    message = f"syntax error: line {exc.lineno}: {exc.msg}"
+    import libcst as cst
+    try:
+        cst.parse_module(text)
+    except Exception:  # LibCST agrees: a real syntax error (or one it cannot parse either)
+        return message
+    running = ".".join(map(str, sys.version_info[:2]))
+    return (f"{message} (the file likely uses syntax newer than the running Python "
+            f"{running}; run testsec-fix with a newer Python)")
+
+
 def _sorted(findings: List[Finding], suppressions: suppress.Suppressions
             ) -> Tuple[Finding, ...]:
     """In file order; the findings a ``# testsec: ignore`` comment covers are marked (on
@@ -147,7 +162,11 @@ def _transform(code: str, line_map: Optional[List[int]],
         ignored = [f.line for f in ctx.findings
                    if f.fixed and ctx.suppressions.covers(f.code, f.line)]
         reason = None
-        if ignored:
+        selfish = [r for r in ctx.imports if _imports_itself(ctx, r)]
+        if selfish:  # a definition turned into a reference to itself (never to be written)
+            reason = (f"not applied: {codemod.code} would make this module import itself "
+                      f"({selfish[0].module})")
+        elif ignored:
             reason = (f"not applied: {codemod.code} rewrote line {ignored[0]}, which a "
                       f"'# testsec: ignore' comment covers")
         elif not codemod.safe and not ctx.config.unsafe_fixes:
@@ -162,6 +181,15 @@ def _transform(code: str, line_map: Optional[List[int]],
         requests.extend(r for r in ctx.imports if r not in requests)
     module = imports.apply(module, requests)
     return module.code, tuple(findings), tuple(helpers)
+
+
+def _imports_itself(ctx: "Context", request) -> bool:
+    """Whether ``request`` imports the file being fixed (``from tests import fixtures`` in
+    ``tests/fixtures.py``); a package's ``__init__`` may import its own submodules."""
+    if request.name and ctx.project.is_module(ctx.path, f"{request.module}.{request.name}"):
+        return True
+    return ctx.project.is_module(ctx.path, request.module) and \
+        os.path.basename(ctx.path) != "__init__.py"
 
 
 def _finish(before: str, after: str, parsed: str, new: str) -> Tuple[str, Optional[str]]:
@@ -219,6 +247,8 @@ def discover(paths: Sequence[str], config: Config) -> Iterator[str]:
 
     for root in paths:
         if os.path.isfile(root) or not os.path.exists(root):
+            if config.force_exclude and config.is_excluded(root):
+                continue
             if once(root):
                 yield root
             continue
@@ -340,6 +370,21 @@ def run(paths: Sequence[str], config: Optional[Config] = None, *, write: bool = 
     yield from created
 
 
+def fix_text(text: str, path: str, config: Optional[Config] = None,
+             root: Optional[str] = None) -> List[FileResult]:
+    """Fix ``text`` as if it were the file at ``path`` (stdin input): its result, then one per
+    helper module its fixes need (computed, never written)."""
+    config = config or Config()
+    project = FileProject(root or find_root(path), config)
+    result = fix_source(text, path=path, config=config, project=project)
+    wanted: Dict[str, List[HelperRequest]] = defaultdict(list)
+    for request in result.helpers:
+        wanted[request.module].append(request)
+    helpers = [helper_module(project, module, requests)[0]
+               for module, requests in sorted(wanted.items())]
+    return [result] + [replace(h, requested=((path, m),)) for h, m in zip(helpers, sorted(wanted))]
+
+
 def _settle_constants(results: Dict[str, FileResult], sources: Dict[str, SourceFile],
                       config: Config, root: Optional[str]) -> None:
     """Two files of one run must not ask for one constant name with two values (nor for one
@@ -389,7 +434,7 @@ def _from_cache(todo: List[str], config: Config, cache_dir: str):
         except SourceError:
             misses.append(path)
             continue
-        hit = cache.get(cache.key(path, source.digest.encode()), source.text)
+        hit = cache.get(cache.key(path, source.digest.encode()), path, source.text)
         if hit is None:
             misses.append(path)
         else:
@@ -405,10 +450,21 @@ def _map(todo: List[str], config: Config, root: Optional[str], jobs: int,
         return
     size = max(1, min(16, len(todo) // (jobs * 4)))
     batches = [todo[i:i + size] for i in range(0, len(todo), size)]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_interrupts)
+    try:
         for results in pool.map(_fix_batch, batches, [config] * len(batches),
                                 [root] * len(batches), [cache_dir] * len(batches)):
             yield from results
+    except BaseException:  # Ctrl-C (or the caller stopped): do not wait for the rest
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the parent, which stops the run (and them) cleanly."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _read_as(result: FileResult, source: SourceFile) -> FileResult:

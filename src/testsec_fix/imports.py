@@ -14,6 +14,7 @@ import libcst as cst
 from .astutil import join_import as _join
 from .cstutil import comments
 from .model import ImportRequest
+from .sparse import is_marker
 
 STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) or frozenset(
     {"abc", "asyncio", "collections", "contextlib", "datetime", "functools", "io", "itertools",
@@ -124,6 +125,16 @@ def add_import(module: cst.Module, request: ImportRequest) -> cst.Module:
         body.insert(positions[-1] + 1, new.with_changes(leading_lines=(cst.EmptyLine(),)))
     else:
         at = _after_docstring(body)
+        if at == 0:
+            # Statements marked out of a sparse text sit in the header as comments: they
+            # come after the import, with the first statement.
+            marks = [i for i, line in enumerate(module.header)
+                     if line.comment is not None and is_marker(line.comment.value)]
+            if marks and body:
+                moved = module.header[marks[0]:]
+                module = module.with_changes(header=module.header[:marks[0]])
+                body[0] = body[0].with_changes(leading_lines=(
+                    cst.EmptyLine(), cst.EmptyLine(), *moved, *body[0].leading_lines))
         body.insert(at, new.with_changes(leading_lines=(cst.EmptyLine(),)) if at else new)
         if at < len(body) - 1:
             nxt = body[at + 1]

@@ -77,6 +77,12 @@ class FileProject:
         """Where module ``dotted`` lives or will be created."""
         return self.module_file(dotted) or os.path.join(self.root, *dotted.split(".")) + ".py"
 
+    def is_module(self, path: str, dotted: str) -> bool:
+        """Whether module ``dotted`` is (or would be created as) the file at ``path``; true
+        also where ``path`` is not inside a package (``tests/fixtures.py`` next to a
+        ``conftest.py``), which ``module_name`` cannot name."""
+        return os.path.abspath(self.module_path_for(dotted)) == os.path.abspath(path)
+
     # -- the fixtures module ---------------------------------------------------------------
     def fixtures_module(self, path: str, leaf: str = HELPER_MODULE) -> Optional[str]:
         """The module for helpers of kind ``leaf`` (``polling``, ``credentials``): that module

@@ -115,5 +115,10 @@ def restore(new_sparse: str, lines: List[str]) -> str:
     return "".join(out)
 
 
+def is_marker(line: str) -> bool:
+    """Whether ``line`` (a comment) stands for statements marked out of a sparse text."""
+    return bool(_MARK_RE.match(line))
+
+
 def count_markers(text: str) -> int:
     return sum(1 for line in split_lines(text) if _MARK_RE.match(line))

@@ -461,7 +461,7 @@ class CredentialLiteral(Codemod):
             return
         module = ctx.project.fixtures_module(ctx.path, CREDENTIALS_MODULE) or \
             ctx.config.credentials_module
-        if module and ctx.project.module_name(ctx.path) == module:
+        if module and ctx.project.is_module(ctx.path, module):
             return  # the credentials module: where they belong
         plan = self.refs = self._plan(tree, ctx, module, by_value) if module else {}
         for value, sites in by_value.items():

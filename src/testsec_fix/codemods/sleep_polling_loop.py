@@ -338,8 +338,8 @@ class _Rewriter(cst.CSTTransformer):
         """The generic helper this codemod adds is not a loop to rewrite."""
         if self.classes or len(self.functions) != 1 or fn.name.value != "wait_until":
             return False
-        here = self.ctx.project.module_name(self.ctx.path)
-        return here is not None and here == self.ctx.project.fixtures_module(self.ctx.path) \
+        module = self.ctx.project.fixtures_module(self.ctx.path)
+        return bool(module) and self.ctx.project.is_module(self.ctx.path, module) \
             or self.module.code_for_node(fn).strip() == WAIT_UNTIL.strip()
 
     # -- class reachability ----------------------------------------------------------------
@@ -1371,7 +1371,7 @@ class _Rewriter(cst.CSTTransformer):
         module, ask for the helper)."""
         effects = [lambda: self.ctx.require_helper(
             HelperRequest(module, "wait_until", WAIT_UNTIL, (ImportRequest("time"),)))]
-        if self.ctx.project.module_name(self.ctx.path) == module:
+        if self.ctx.project.is_module(self.ctx.path, module):
             return "wait_until", effects
         for bound, path in self.bindings.items():
             if path == module:
