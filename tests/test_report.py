@@ -149,7 +149,7 @@ def test_sarif_columns_count_characters_and_uris_are_escaped(tmp_path: Path) -> 
             label = 'café€'; password = 'hunter2'
         """})
     proc, doc = sarif("--dry-run", ".", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1, proc.stderr  # a finding left in place
     [result] = doc["runs"][0]["results"]
     assert result["ruleId"] == "TSF102" and "fixes" not in result
     location = result["locations"][0]["physicalLocation"]
@@ -286,8 +286,11 @@ def test_suppressed_findings_are_counted_not_reported(tmp_path: Path) -> None:
     assert after.count("while not done.is_set()") == 3 == loops.count("# suppressed: TSF101")
     assert after.count("done.wait(1)") == 3
     again = cli("--no-cache", "tests", cwd=tmp_path)
-    assert again.returncode == 0 and "TSF101: 0 fixed, 0 not fixed, 3 suppressed" in \
+    # The two credentials left in place are still findings (exit 1); suppressed ones are not.
+    assert again.returncode == 1 and "TSF101: 0 fixed, 0 not fixed, 3 suppressed" in \
         again.stderr
+    assert cli("--no-cache", "--select", "TSF101", "tests", cwd=tmp_path).returncode == 0
+    assert cli("--no-cache", "--exit-zero", "tests", cwd=tmp_path).returncode == 0
 
 
 def test_help_shows_the_formats_output_and_suppressions() -> None:

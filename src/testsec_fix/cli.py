@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from collections import Counter
+from dataclasses import replace
 from typing import List, Optional, Sequence
 
 import click
@@ -35,37 +36,32 @@ Examples:
                                         the report into a file, not stdout
   testsec-fix list                      the codemods
   testsec-fix explain TSF101            one codemod's documentation
+  testsec-fix --stdin-filename tests/test_x.py -
+                                        fix stdin, print the result
 
 \b
-Exit codes: 0 nothing to change, 1 changes found (--dry-run) or made, 2 errors.
+Exit codes: 0 nothing found, 1 findings (fixed or not, unless suppressed; 0 with
+--exit-zero), 2 errors, 130 interrupted.
 Configuration: [tool.testsec-fix] in pyproject.toml (found by walking up from PATH).
 A '# testsec: ignore[CODE]' (or bare '# testsec: ignore') comment on a finding's line,
 or alone on the line before, leaves it unreported and unfixed.
 """
 
 
-class _Main(click.Group):
-    """``testsec-fix PATH...`` runs the fixer; ``list`` and ``explain`` are subcommands."""
+def main(args: Optional[Sequence[str]] = None, prog_name: str = "testsec-fix") -> None:
+    """``testsec-fix [OPTIONS] PATH...`` fixes; ``testsec-fix list`` and ``testsec-fix explain
+    CODE`` are the only subcommands (a path of those names: ``./list``)."""
+    args = list(sys.argv[1:] if args is None else args)
+    sub = _SUBCOMMANDS.get(args[0]) if args else None
+    if sub is not None:
+        sub.main(args[1:], prog_name=f"{prog_name} {args[0]}")
+    else:
+        fix.main(args, prog_name=prog_name)
 
-    def parse_args(self, ctx: click.Context, args: List[str]) -> List[str]:
-        if args and args[0] in self.commands:
-            return super().parse_args(ctx, args)
-        return super().parse_args(ctx, ["fix", *args])
 
-    def format_usage(self, ctx, formatter):  # noqa: D401
-        formatter.write_usage("testsec-fix", "[OPTIONS] PATH... | list | explain CODE")
-
-
-@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]},
-             invoke_without_command=False, epilog=EPILOG)
+@click.command("testsec-fix", epilog=EPILOG)
 @click.version_option(__version__, prog_name="testsec-fix")
-def main() -> None:
-    """Find insecure and flaky patterns in Python test suites and rewrite them, printing
-    every change as a reviewable diff."""
-
-
-@main.command("fix", epilog=EPILOG)
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, required=True, type=click.Path(), metavar="PATH...")
 @click.option("--dry-run", "-n", is_flag=True, help="Print the diffs; write nothing.")
 @click.option("--interactive", "-i", is_flag=True,
               help="Show each hunk and ask whether to write it (like git add -p).")
@@ -90,26 +86,44 @@ def main() -> None:
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
 @click.option("--cache-dir", type=click.Path(file_okay=False),
               help="Where results are cached (default: .testsec-cache in the project root).")
+@click.option("--exit-zero", is_flag=True,
+              help="Exit 0 even when there are findings (2 still means errors).")
+@click.option("--force-exclude", is_flag=True, default=None,
+              help="Apply 'exclude' to files named on the command line too (as pre-commit "
+                   "passes them).")
+@click.option("--stdin-filename", metavar="PATH",
+              help="With PATH '-': the path of the file read from stdin (for its config, "
+                   "test folder and helper modules).")
 def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Optional[str],
         fmt: str, output: Optional[str], config_path: Optional[str],
         fixtures_module: Optional[str], jobs: Optional[int], color: Optional[bool], quiet: bool,
         unsafe_fixes: Optional[bool], no_cache: bool, cache_dir: Optional[str],
-        interactive: bool = False) -> None:
-    """Rewrite the Python test files under PATH... in place (or show the diffs)."""
+        interactive: bool = False, exit_zero: bool = False,
+        force_exclude: Optional[bool] = None, stdin_filename: Optional[str] = None) -> None:
+    """Rewrite the Python test files under PATH... in place (or show the diffs). PATH '-'
+    reads one file from stdin and prints it fixed (the diff with --dry-run)."""
+    stdin = "-" in paths
+    if stdin and (len(paths) > 1 or not stdin_filename or interactive):
+        why = ("goes alone: one file from stdin" if len(paths) > 1 else
+               "needs --stdin-filename PATH (for its config, test folder and helper modules)"
+               if not stdin_filename else "is not for --interactive")
+        click.echo(f"testsec-fix: '-' {why}", err=True)
+        sys.exit(2)
     if interactive and (dry_run or fmt != "diff" or output or not sys.stdin.isatty()):
         why = ("is not for --dry-run" if dry_run else f"is not for --format {fmt}"
                if fmt != "diff" else "is not for --output: it shows the hunks on the terminal"
                if output else "needs a terminal on stdin: it asks hunk by hunk")
         click.echo(f"testsec-fix: --interactive {why}", err=True)
         sys.exit(2)
+    where = stdin_filename if stdin else paths[0]
     try:
-        config = load_config(config_path or find_config(paths[0]))
+        config = load_config(config_path or find_config(where))
     except ConfigError as exc:
         click.echo(f"testsec-fix: {exc}", err=True)
         sys.exit(2)
     config = config.with_options(
         select=_codes(select), ignore=_codes(ignore), fixtures_module=fixtures_module,
-        unsafe_fixes=unsafe_fixes or None)
+        unsafe_fixes=unsafe_fixes or None, force_exclude=force_exclude)
     wanted = (config.select or ()) + (config.ignore or ())
     known = list(known_names()) if wanted else []
     for code in wanted:
@@ -125,56 +139,126 @@ def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Opti
                    f"(a report goes to a file of its own)", err=True)
         sys.exit(2)
     sink = _Sink(output)
-    colored = (sink.isatty() if color is None else color) and fmt == "diff"
+    colored = (sink.isatty() and not os.environ.get("NO_COLOR") if color is None else color) \
+        and fmt == "diff"
     if not no_cache and not cache_dir:
         cache_dir = os.path.join(find_root(paths[0]), ".testsec-cache")
     results: List[FileResult] = []
     bar = _Progress(enabled=not quiet and sys.stderr.isatty())
-    for result in run(paths, config, write=not dry_run and not interactive, jobs=jobs,
-                      cache_dir=None if no_cache else cache_dir, progress=bar.update):
-        results.append(result)
-        if result.error:
-            click.echo(f"{_rel(result.path)}: error: {result.error}", err=True)
-        if fmt == "diff":
-            if result.changed and not interactive:
-                sink.write(_diff(result, colored))
-            for finding in report.reported(result):
-                if not finding.fixed and not quiet:
-                    click.echo(f"{_rel(result.path)}:{finding.line}:{finding.column + 1}: "
-                               f"{finding.code} {finding.message}: not fixed: {finding.reason}",
-                               err=True)
-    bar.close()
-    if interactive:
-        results = _interactive(results, config, colored)
+    write = not dry_run and not interactive and not stdin
+    try:
+        if stdin:
+            found = _from_stdin(stdin_filename, config)
+        else:
+            found = run(paths, config, write=write, jobs=jobs,
+                        cache_dir=None if no_cache else cache_dir, progress=bar.update)
+        for result in found:
+            results.append(result)
+            _report_file(result, fmt, sink, colored, quiet, interactive, stdin and not dry_run)
+        bar.close()
+        if interactive:
+            results = _interactive(results, config, colored)
+    except KeyboardInterrupt:
+        bar.close()
+        written = [_rel(r.path) for r in results if write and r.changed]
+        listed = ": " + ", ".join(written[:5]) + (", ..." if len(written) > 5 else "") \
+            if written else " (each file is whole: its old text or its new one)"
+        click.echo(f"\ntestsec-fix: interrupted; {len(written)} files written{listed}",
+                   err=True)
+        sys.exit(130)
+    if stdin and not dry_run and fmt == "diff":
+        sink.write(results[0].after.encode(results[0].encoding, "surrogateescape"))
     if fmt == "json":
         sink.write(json.dumps(report.json_records(results), indent=2) + "\n")
     elif fmt == "sarif":
-        sink.write(json.dumps(report.sarif(results, all_codemods(), applied=not dry_run),
+        sink.write(json.dumps(report.sarif(results, all_codemods(), applied=write),
                               indent=2) + "\n")
     elif fmt == "github":
         names = known_names()
         sink.write("".join(f"{line}\n" for line in
-                           report.github_lines(results, names, applied=not dry_run)))
+                           report.github_lines(results, names, applied=write)))
     try:
         sink.close()
     except OSError as exc:
         click.echo(f"testsec-fix: --output {output}: {exc.strerror or exc}", err=True)
         sys.exit(2)
     if not quiet:
-        _summary(results, dry_run)
-    errors = sum(1 for r in results if r.error)
-    changed = sum(1 for r in results if r.changed)
-    sys.exit(2 if errors else 1 if changed else 0)
+        _not_test_code(paths, config)
+        _summary(results, dry_run or stdin)
+    sys.exit(exit_code(results, exit_zero))
 
 
-@main.command("list")
+def exit_code(results: Sequence[FileResult], exit_zero: bool = False) -> int:
+    """As ruff's: 2 when a file could not be done, else 1 when anything was found that no
+    ``# testsec: ignore`` covers (fixed or not) or a file changed, else 0. ``--exit-zero``:
+    0 unless there are errors."""
+    if any(r.error for r in results):
+        return 2
+    if exit_zero:
+        return 0
+    found = any(r.changed or report.reported(r) for r in results)
+    return 1 if found else 0
+
+
+def _report_file(result: FileResult, fmt: str, sink: "_Sink", colored: bool, quiet: bool,
+                 interactive: bool, as_text: bool) -> None:
+    """What is shown of one file as it comes: its error line, its diff, its findings that
+    were not fixed."""
+    if result.error:
+        click.echo(f"{_rel(result.path)}: error: {result.error}", err=True)
+    if fmt != "diff":
+        return
+    if result.changed and not interactive and not as_text:
+        sink.write(_diff(result, colored))
+    for finding in report.reported(result):
+        if not finding.fixed and not quiet:
+            click.echo(f"{_rel(result.path)}:{finding.line}:{finding.column + 1}: "
+                       f"{finding.code} {finding.message}: not fixed: {finding.reason}",
+                       err=True)
+
+
+def _from_stdin(path: str, config) -> List[FileResult]:
+    """The file read from stdin, fixed as if it were at ``path``; a fix that needs a helper
+    module changed cannot be printed with it, so the text is then left as it was."""
+    from .engine import fix_text
+    from .source import SourceError, decode
+
+    try:
+        source = decode(click.get_binary_stream("stdin").read(), path)
+    except SourceError as exc:
+        return [FileResult(path, error=str(exc))]
+    results = fix_text(source.text, path, config)
+    results[0] = replace(results[0], encoding=source.encoding)
+    needs = [h for h in results[1:] if h.changed or h.error]
+    if needs and results[0].changed:
+        results[0] = replace(results[0], after=results[0].before, error=(
+            f"not fixed: the fix needs {_rel(needs[0].path)} changed too, which stdin "
+            f"input cannot do; run testsec-fix on the file"))
+    return results
+
+
+def _not_test_code(paths: Sequence[str], config) -> None:
+    """One line for the files named on the command line that are not test code."""
+    named = [p for p in paths if p.endswith(".py") and os.path.isfile(p)
+             and not config.is_test_path(p)]
+    if named:
+        click.echo(f"testsec-fix: not test code, left alone: {', '.join(named[:5])}"
+                   f"{', ...' if len(named) > 5 else ''} (test code: {_test_code(config)})",
+                   err=True)
+
+
+def _test_code(config) -> str:
+    return ", ".join([f"{d}/" for d in config.test_dirs] + list(config.test_files))
+
+
+@click.command("list")
 def list_codemods() -> None:
     """List the codemods: code, name, fix safety, summary."""
     for cls in all_codemods():
         click.echo(f"{cls.code}  {cls.name:<24} {_fix(cls):<12} {cls.summary()}")
 
 
-@main.command("explain")
+@click.command("explain")
 @click.argument("code")
 def explain(code: str) -> None:
     """Print the documentation of codemod CODE (e.g. TSF101)."""
@@ -185,6 +269,9 @@ def explain(code: str) -> None:
         sys.exit(2)
     click.echo(f"# {cls.code} {cls.name} ({_fix(cls)})\n")
     click.echo(inspect.getdoc(cls))
+
+
+_SUBCOMMANDS = {"list": list_codemods, "explain": explain}
 
 
 class _Progress:

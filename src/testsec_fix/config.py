@@ -40,6 +40,8 @@ class Config:
     catalogs: Tuple[str, ...] = ("nova",)  # built-in helper catalogs to use
     helpers: Tuple[Tuple[Tuple[str, Any], ...], ...] = ()  # extra catalog entries, as items
     unsafe_fixes: bool = False
+    # Apply ``exclude`` to files named on the command line too (ruff's --force-exclude).
+    force_exclude: bool = False
     source: Optional[str] = None  # the file this config came from, for messages
 
     def selects(self, code: str) -> bool:
@@ -89,7 +91,7 @@ def parse_table(table: Dict[str, Any], source: str = "<config>") -> Config:
         elif name == "max_line_length":
             if not isinstance(value, int) or value < 40:
                 raise ConfigError(f"{source}: [tool.testsec-fix] {key!r} must be an integer >= 40")
-        elif name == "unsafe_fixes":
+        elif name in ("unsafe_fixes", "force_exclude"):
             if not isinstance(value, bool):
                 raise ConfigError(f"{source}: [tool.testsec-fix] {key!r} must be true or false")
         elif name in ("fixtures_module", "credentials_module"):

@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
 
-from .sparse import split_lines
 
 
 @dataclass(frozen=True)
@@ -126,13 +125,15 @@ def _unified(a: list, b: list, old: str, new: str, n: int = 3) -> list:
     return out
 
 
+_GIT_LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
 NO_EOL = "\n\\ No newline at end of file\n"  # git's marker after a last line without one
 
 
 def _lines(text: str) -> list:
-    """Lines split where Python and git split them (not at form feeds or U+2028); a last
-    line without newline gets git's marker."""
-    lines = split_lines(text)
-    if lines and not lines[-1].endswith(("\n", "\r")):
+    """Lines split where git splits them: at LF only (a file with CR-only newlines is one
+    line to git, and a patch must say so for ``git apply`` to take it); a last line without
+    newline gets git's marker."""
+    lines = _GIT_LINE.findall(text)
+    if lines and not lines[-1].endswith("\n"):
         lines[-1] += NO_EOL
     return lines
