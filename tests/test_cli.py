@@ -133,7 +133,7 @@ def test_format_json_gives_one_record_per_finding(tmp_path: Path) -> None:
 
 
 def test_output_is_never_a_source_file_nor_with_interactive(sample: Path) -> None:
-    """A report does not overwrite a Python file; --interactive shows its hunks on the
+    """A report does not overwrite a Python file; --interactive shows its fixes on the
     terminal, so an --output file would be emptied."""
     before = _snapshot(sample)
     target = next(p for p in sorted(sample.rglob("test_*.py")))

@@ -70,3 +70,20 @@ def test_suppressed_loop_is_reported_as_suppressed(comment: str) -> None:
     assert [f.line for f in result.findings if f.suppressed] == [15, 24, 34, 44]
     assert all(not f.fixed and "testsec: ignore" in f.reason
                for f in result.findings if f.suppressed)
+
+
+def test_findings_left_alone_on_request_are_fixed_as_if_suppressed() -> None:
+    """``fix_source(leave=...)`` (what ``--interactive`` builds a file with): the findings
+    named are left as a comment on their line would leave them, but are not suppressed."""
+    left = fix_source(LOOPS, path="tests/test_loops.py", config=CONFIG,
+                      leave=frozenset({("TSF101", 54), ("TSF102", 63)}))
+    assert [(f.line, f.fixed, f.suppressed, f.reason) for f in left.findings][3:] == [
+        (44, True, False, None), (54, False, False, "left alone on request"),
+        (63, True, False, None)], "only the code named is left alone on that line"
+    assert sum(f.suppressed for f in left.findings) == 3, "the comments' own"
+    lines = LOOPS.splitlines(keepends=True)
+    mark = "  # testsec: ignore[tsf101]"  # in lower case: unlike the file's own comments
+    lines[53] = lines[53].rstrip("\n") + mark + "\n"
+    commented = fix_source("".join(lines), path="tests/test_loops.py", config=CONFIG)
+    assert left.after == commented.after.replace(mark, "")
+    assert left.after != LOOPS and "import time\n" in left.after

@@ -25,7 +25,7 @@ EPILOG = """\b
 Examples:
   testsec-fix --dry-run tests/          show the diffs, write nothing
   testsec-fix tests/                    rewrite in place
-  testsec-fix -i tests/                 ask hunk by hunk what to write (like git add -p)
+  testsec-fix -i tests/                 ask fix by fix what to write (like git add -p)
   testsec-fix --dry-run nova/ | git apply --check
   testsec-fix --select TSF101 --format json tests/
   testsec-fix --dry-run --format sarif -o testsec.sarif .
@@ -64,7 +64,7 @@ def main(args: Optional[Sequence[str]] = None, prog_name: str = "testsec-fix") -
 @click.argument("paths", nargs=-1, required=True, type=click.Path(), metavar="PATH...")
 @click.option("--dry-run", "-n", is_flag=True, help="Print the diffs; write nothing.")
 @click.option("--interactive", "-i", is_flag=True,
-              help="Show each hunk and ask whether to write it (like git add -p).")
+              help="Show each fix and ask whether to make it (like git add -p).")
 @click.option("--select", metavar="CODES", help="Comma-separated codes (or prefixes) to run.")
 @click.option("--ignore", metavar="CODES", help="Comma-separated codes (or prefixes) to skip.")
 @click.option("--format", "fmt", type=click.Choice(["diff", "json", "sarif", "github"]),
@@ -111,8 +111,8 @@ def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Opti
         sys.exit(2)
     if interactive and (dry_run or fmt != "diff" or output or not sys.stdin.isatty()):
         why = ("is not for --dry-run" if dry_run else f"is not for --format {fmt}"
-               if fmt != "diff" else "is not for --output: it shows the hunks on the terminal"
-               if output else "needs a terminal on stdin: it asks hunk by hunk")
+               if fmt != "diff" else "is not for --output: it shows the fixes on the terminal"
+               if output else "needs a terminal on stdin: it asks fix by fix")
         click.echo(f"testsec-fix: --interactive {why}", err=True)
         sys.exit(2)
     where = stdin_filename if stdin else paths[0]
@@ -362,7 +362,7 @@ def _diff(result: FileResult, colored: bool):
 
 
 def _interactive(results: List[FileResult], config, colored: bool) -> List[FileResult]:
-    """Ask hunk by hunk on the terminal, write what was accepted (``interactive.session``)."""
+    """Ask fix by fix on the terminal, write what was accepted (``interactive.session``)."""
     from .interactive import session
 
     def ask(prompt: str) -> Optional[str]:

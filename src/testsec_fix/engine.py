@@ -13,7 +13,8 @@ import sys
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
-from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence, Tuple, Type
+from typing import (TYPE_CHECKING, AbstractSet, Dict, Iterator, List, Mapping, Optional,
+                    Sequence, Tuple, Type)
 
 from . import astutil, suppress
 from .cache import Cache
@@ -40,9 +41,19 @@ def selected_codemods(config: Config) -> List[Type["Codemod"]]:
     return [cls for cls in all_codemods() if config.selects(cls.code)]
 
 
+# The reason of a finding ``fix_source`` was asked to leave alone (``leave``).
+LEFT = "left alone on request"
+
+
 def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = None,
-               project: Optional["Project"] = None) -> FileResult:
-    """Run the selected codemods over ``text``. Never raises for bad input: errors are values."""
+               project: Optional["Project"] = None,
+               leave: AbstractSet[Tuple[str, int]] = frozenset()) -> FileResult:
+    """Run the selected codemods over ``text``. Never raises for bad input: errors are values.
+
+    ``leave``: findings, as (code, line) pairs, to leave alone as a ``# testsec: ignore[CODE]``
+    comment on that line would (``--interactive`` builds a file from the fixes accepted
+    this way, so imports and helpers follow them); they come back not fixed, with reason
+    ``LEFT``, and not suppressed."""
     import libcst as cst
 
     from .codemod import Context, NoProject
@@ -64,9 +75,10 @@ def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = 
     keep: Optional[set] = set()
     checked: List[Finding] = []
     suppressions = suppress.parse(text)
+    covered = suppressions.plus(leave) if leave else suppressions
     for codemod in triggered:
         ctx = Context(path=path, config=config, tree=tree, text=text, project=project,
-                      code=codemod.code, suppressions=suppressions)
+                      code=codemod.code, suppressions=covered)
         try:
             codemod.check(tree, ctx)
             checked.extend(ctx.findings)
@@ -82,7 +94,7 @@ def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = 
             keep |= wanted
         contexts.append((codemod, ctx))
     if not contexts:
-        return FileResult(path, text, text, findings=_sorted(checked, suppressions))
+        return FileResult(path, text, text, findings=_sorted(checked, suppressions, leave))
 
     lines = split_lines(text)
     sparse = make_sparse(lines, tree, keep) if keep is not None else None
@@ -105,7 +117,7 @@ def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = 
     except cst.ParserSyntaxError as exc:
         return FileResult(path, text, text, error=f"syntax error (LibCST): {exc.message}")
 
-    findings = _sorted(checked + list(findings), suppressions)
+    findings = _sorted(checked + list(findings), suppressions, leave)
     if after != text:
         after, error = _finish(text, after, parsed, new)
         if error:
@@ -127,13 +139,22 @@ def _syntax_error(text: str, exc: SyntaxError) -> str:
             f"{running}; run testsec-fix with a newer Python)")
 
 
-def _sorted(findings: List[Finding], suppressions: suppress.Suppressions
-            ) -> Tuple[Finding, ...]:
+def _sorted(findings: List[Finding], suppressions: suppress.Suppressions,
+            leave: AbstractSet[Tuple[str, int]] = frozenset()) -> Tuple[Finding, ...]:
     """In file order; the findings a ``# testsec: ignore`` comment covers are marked (on
-    their line, or on a line of them, as the codemod said)."""
-    if suppressions:
-        findings = [replace(f, suppressed=True) if suppressions.covers(f.code, f.line) or (
-            not f.fixed and f.reason == suppress.SUPPRESSED) else f for f in findings]
+    their line, or on a line of them, as the codemod said), and those left alone on
+    request are told from them."""
+    def mark(f: Finding) -> Finding:
+        if suppressions.covers(f.code, f.line):
+            return replace(f, suppressed=True)
+        if (f.code, f.line) in leave:
+            return replace(f, fixed=False, reason=LEFT)
+        if not f.fixed and f.reason == suppress.SUPPRESSED:
+            return replace(f, suppressed=True)
+        return f
+
+    if suppressions or leave:
+        findings = [mark(f) for f in findings]
     return tuple(sorted(findings, key=lambda f: (f.line, f.column, f.code)))
 
 
@@ -334,27 +355,16 @@ def run(paths: Sequence[str], config: Optional[Config] = None, *, write: bool = 
     _settle_constants(results, sources, config, root)
 
     # Helper modules, per project: merged into the module's own result when it was fixed too.
-    wanted: Dict[Tuple[str, str], List[Tuple[str, HelperRequest]]] = defaultdict(list)
-    for result in results.values():
-        for request in result.helpers:
-            project_root = root or find_root(result.path)
-            wanted[(project_root, request.module)].append((result.path, request))
     created: List[FileResult] = []
     blocked: Dict[str, str] = {}
     merged = set()  # files whose result is now their helper module's (written above)
-    for (project_root, module), pairs in sorted(wanted.items()):
-        project = FileProject(project_root, config)
-        path = project.module_path_for(module)
-        own = next((p for p in results if os.path.abspath(p) == os.path.abspath(path)
-                    and (results[p].changed or results[p].error)), None)
-        base = (results[own], sources.get(own)) if own else None
-        helper, source = helper_module(project, module, [r for _, r in pairs], base)
-        helper = replace(helper, requested=tuple(dict.fromkeys((p, module) for p, _ in pairs)))
+    for helper, source, own in helper_modules(results, config, root, sources):
         if not helper.error and write and helper.changed:
             helper = _write(helper, source)
         if helper.error:
-            for requester, _ in pairs:
-                blocked[requester] = f"helper module {os.path.relpath(path)}: {helper.error}"
+            for requester, _ in helper.requested:
+                blocked[requester] = (f"helper module {os.path.relpath(helper.path)}: "
+                                      f"{helper.error}")
         if own:
             results[own] = helper
             merged.add(own)
@@ -377,12 +387,31 @@ def fix_text(text: str, path: str, config: Optional[Config] = None,
     config = config or Config()
     project = FileProject(root or find_root(path), config)
     result = fix_source(text, path=path, config=config, project=project)
-    wanted: Dict[str, List[HelperRequest]] = defaultdict(list)
-    for request in result.helpers:
-        wanted[request.module].append(request)
-    helpers = [helper_module(project, module, requests)[0]
-               for module, requests in sorted(wanted.items())]
-    return [result] + [replace(h, requested=((path, m),)) for h, m in zip(helpers, sorted(wanted))]
+    return [result] + [helper for helper, _, _ in helper_modules({path: result}, config, root)]
+
+
+def helper_modules(results: Mapping[str, FileResult], config: Config,
+                   root: Optional[str] = None,
+                   sources: Optional[Mapping[str, SourceFile]] = None
+                   ) -> Iterator[Tuple[FileResult, Optional[SourceFile], Optional[str]]]:
+    """Per project, each helper module that ``results`` (path: result) ask for: its result
+    with every requested name defined (``requested``: the requests it answers), the source
+    it was read from, and which of ``results`` is the module's own (its rewrite is the
+    start; None if none is)."""
+    wanted: Dict[Tuple[str, str], List[Tuple[str, HelperRequest]]] = defaultdict(list)
+    for result in results.values():
+        for request in result.helpers:
+            project_root = root or find_root(result.path)
+            wanted[(project_root, request.module)].append((result.path, request))
+    for (project_root, module), pairs in sorted(wanted.items()):
+        project = FileProject(project_root, config)
+        path = project.module_path_for(module)
+        own = next((p for p in results if os.path.abspath(p) == os.path.abspath(path)
+                    and (results[p].changed or results[p].error)), None)
+        base = (results[own], (sources or {}).get(own)) if own else None
+        helper, source = helper_module(project, module, [r for _, r in pairs], base)
+        yield (replace(helper, requested=tuple(dict.fromkeys((p, module) for p, _ in pairs))),
+               source, own)
 
 
 def _settle_constants(results: Dict[str, FileResult], sources: Dict[str, SourceFile],
@@ -487,10 +516,23 @@ def write_result(result: FileResult, text: str) -> FileResult:
     """Write ``text`` where ``result`` came from, later, as ``run`` writes (atomically, in the
     file's encoding and mode): only if the file still holds ``result.before`` (a created
     module: only if it still does not exist). ``error`` says why it was not written."""
-    source = None if result.created else SourceFile(
+    return _write(replace(result, after=text), source_of(result))
+
+
+def source_of(result: FileResult) -> Optional[SourceFile]:
+    """The file as ``result`` was read from it (None for a module it creates)."""
+    return None if result.created else SourceFile(
         result.path, result.before, result.encoding,
         result.digest or hashlib.sha256(result.before.encode(result.encoding)).hexdigest())
-    return _write(replace(result, after=text), source)
+
+
+def fix_again(result: FileResult, config: Config, project: "Project", *,
+              leave: AbstractSet[Tuple[str, int]] = frozenset()) -> FileResult:
+    """``result``'s file fixed again from the text it was read as (``result.before``),
+    leaving alone the findings ``leave`` names (see ``fix_source``)."""
+    again = fix_source(result.before, path=result.path, config=config, project=project,
+                       leave=leave)
+    return replace(again, encoding=result.encoding, digest=result.digest)
 
 
 def helper_module(project: FileProject, module: str, requests: Sequence[HelperRequest],

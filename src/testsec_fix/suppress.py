@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import re
 import tokenize
-from typing import Dict, FrozenSet, Optional
+from typing import Dict, FrozenSet, Iterable, Optional, Tuple
 
 # ``ignore`` with a list of codes, or bare (then followed by the end, a space or another
 # comment). A malformed or empty list (``ignore[TSF101``, ``ignore[]``) suppresses nothing.
@@ -33,6 +33,13 @@ class Suppressions:
     def covers(self, code: str, line: int) -> bool:
         codes = self.lines.get(line)
         return codes is not None and ("*" in codes or code in codes)
+
+    def plus(self, pairs: Iterable[Tuple[str, int]]) -> "Suppressions":
+        """These suppressions and one for each (code, line) pair."""
+        lines = dict(self.lines)
+        for code, line in pairs:
+            lines[line] = lines.get(line, frozenset()) | {code}
+        return Suppressions(lines)
 
 
 NONE = Suppressions()
