@@ -258,3 +258,28 @@ def test_ctrl_c_exits_130_and_leaves_every_file_whole(tmp_path: Path) -> None:
     assert all(after.get(name) == old or b"fixtures." in after.get(name, b"")
                for name, old in before.items())
     assert not [p for p in root.rglob("*") if p.name.startswith(".") and p.suffix == ".tmp"]
+
+
+def test_every_hunk_has_its_context_in_a_long_repetitive_file() -> None:
+    """difflib's autojunk left frequent lines (``)``, ``celery,``) unmatched in long parts:
+    a hunk then ended without trailing context and ``git apply`` refused it."""
+    from testsec_fix.model import FileResult
+    block = ["    res = runner.invoke(\n", "        cli,\n", "        ['-A', 'app', 'report'],\n",
+             "        catch_exceptions=False,\n", "    )\n", "    assert res.exit_code == 0\n"]
+    before = ["def test_report(runner, app):\n"] + block * 60
+    before = ["import os\n", "\n"] + before
+    after = ["import os\n", "\n", "from t import credentials\n"] + before[2:]  # a change
+    at = len(before) - 40  # and another, far below it: one long part to match
+    after[at + 1] = "    app.conf.result_backend = credentials.REDIS_URL\n"
+    diff = FileResult("t.py", "".join(before), "".join(after)).diff()
+    hunks: list = []
+    for line in diff.splitlines()[2:]:
+        if line.startswith("@@"):
+            hunks.append([])
+        else:
+            hunks[-1].append(line)
+    assert len(hunks) == 2
+    for hunk in hunks:
+        assert all(line.startswith(" ") for line in hunk[:2] + hunk[-3:]), hunk
+    assert [line for line in hunks[1] if not line.startswith(" ")] == [
+        "-" + before[at].rstrip("\n"), "+" + after[at + 1].rstrip("\n")]

@@ -149,9 +149,9 @@ def test_sarif_columns_count_characters_and_uris_are_escaped(tmp_path: Path) -> 
             label = 'café€'; password = 'hunter2'
         """})
     proc, doc = sarif("--dry-run", ".", cwd=tmp_path)
-    assert proc.returncode == 1, proc.stderr  # a finding left in place
+    assert proc.returncode == 1, proc.stderr
     [result] = doc["runs"][0]["results"]
-    assert result["ruleId"] == "TSF102" and "fixes" not in result
+    assert result["ruleId"] == "TSF102"
     location = result["locations"][0]["physicalLocation"]
     assert location["artifactLocation"]["uri"] == "tests/my%20tests/test_%C3%A9.py"
     line = "    label = 'café€'; password = 'hunter2'"
@@ -173,9 +173,8 @@ def test_github_format_gives_one_escaped_line_per_finding_and_error(tmp_path: Pa
     lines = proc.stdout.splitlines()
     assert lines == [
         "::warning file=tests/test_a%2Cb%3Ac.py,line=2,col=21,"
-        "title=TSF102 credential-literal::literal credential in test code (password): not "
-        "fixed: no credentials module: set credentials-module (or fixtures-module) in "
-            "[tool.testsec-fix]",
+        "title=TSF102 credential-literal::literal credential in test code (password) "
+        "(fix available)",
         "::warning file=tests/test_loop.py,line=10,col=9,title=TSF101 sleep-polling-loop::"
         "polling loop with sleep: not fixed: " + lines[1].split("not fixed: ", 1)[1],
         "::error file=tests/test_syntax.py::syntax error: line 3: '(' was never closed",
@@ -256,9 +255,9 @@ def test_suppressed_findings_are_counted_not_reported(tmp_path: Path) -> None:
     assert diff.returncode == 1
     assert "0 errors, 6 suppressed" in diff.stderr
     assert "TSF101: 3 fixed, 0 not fixed, 3 suppressed" in diff.stderr
-    assert "TSF102: 0 fixed, 2 not fixed, 3 suppressed" in diff.stderr
-    not_fixed = [line for line in diff.stderr.splitlines() if ": not fixed: " in line]
-    assert [line.split(":")[1] for line in not_fixed] == ["8", "9"]
+    # (tests/ is no package: the file holds its own constants)
+    assert "TSF102: 2 fixed, 0 not fixed, 3 suppressed" in diff.stderr
+    assert ": not fixed: " not in diff.stderr
     assert diff.stdout.count("-    while not done.is_set()") == 0
     assert diff.stdout.count("+        done.wait(1)") == 3
 
@@ -286,11 +285,9 @@ def test_suppressed_findings_are_counted_not_reported(tmp_path: Path) -> None:
     assert after.count("while not done.is_set()") == 3 == loops.count("# suppressed: TSF101")
     assert after.count("done.wait(1)") == 3
     again = cli("--no-cache", "tests", cwd=tmp_path)
-    # The two credentials left in place are still findings (exit 1); suppressed ones are not.
-    assert again.returncode == 1 and "TSF101: 0 fixed, 0 not fixed, 3 suppressed" in \
+    # Suppressed findings are not findings: nothing is left, exit 0.
+    assert again.returncode == 0 and "TSF101: 0 fixed, 0 not fixed, 3 suppressed" in \
         again.stderr
-    assert cli("--no-cache", "--select", "TSF101", "tests", cwd=tmp_path).returncode == 0
-    assert cli("--no-cache", "--exit-zero", "tests", cwd=tmp_path).returncode == 0
 
 
 def test_help_shows_the_formats_output_and_suppressions() -> None:

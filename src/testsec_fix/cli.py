@@ -14,7 +14,7 @@ from typing import List, Optional, Sequence
 import click
 
 from . import __version__, report
-from .config import ConfigError, find_config, load_config
+from .config import ConfigError, find_config, load_config, with_test_folders
 from .engine import run
 from .project import find_root
 from .model import FileResult
@@ -121,9 +121,9 @@ def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Opti
     except ConfigError as exc:
         click.echo(f"testsec-fix: {exc}", err=True)
         sys.exit(2)
-    config = config.with_options(
+    config = with_test_folders(config.with_options(
         select=_codes(select), ignore=_codes(ignore), fixtures_module=fixtures_module,
-        unsafe_fixes=unsafe_fixes or None, force_exclude=force_exclude)
+        unsafe_fixes=unsafe_fixes or None, force_exclude=force_exclude), find_root(where))
     wanted = (config.select or ()) + (config.ignore or ())
     known = list(known_names()) if wanted else []
     for code in wanted:
@@ -184,6 +184,10 @@ def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Opti
         sys.exit(2)
     if not quiet:
         _not_test_code(paths, config)
+        if not stdin and not any(config.is_test_path(r.path) for r in results):
+            click.echo(f"testsec-fix: no test files found under {', '.join(paths)} (test "
+                       f"code: {_test_code(config)}; pytest's testpaths are read too; set "
+                       f"test-dirs in [tool.testsec-fix] for others)", err=True)
         _summary(results, dry_run or stdin)
     sys.exit(exit_code(results, exit_zero))
 

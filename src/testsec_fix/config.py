@@ -130,3 +130,51 @@ def find_config(start: str) -> Optional[str]:
         if parent == here:
             return None
         here = parent
+
+
+def pytest_testpaths(root: str) -> Tuple[str, ...]:
+    """The folders pytest's own configuration names as where the tests are (``testpaths`` in
+    ``[tool.pytest.ini_options]`` of ``pyproject.toml``, ``[pytest]`` of ``pytest.ini`` or
+    ``tox.ini``, ``[tool:pytest]`` of ``setup.cfg``), in pytest's order of precedence."""
+    import configparser
+    import shlex
+
+    pyproject = os.path.join(root, "pyproject.toml")
+    try:
+        with open(pyproject, "rb") as fh:
+            table = tomllib.load(fh).get("tool", {}).get("pytest", {}).get("ini_options")
+    except (OSError, tomllib.TOMLDecodeError):
+        table = None
+    candidates = [("pytest.ini", "pytest"), ("tox.ini", "pytest"), ("setup.cfg", "tool:pytest")]
+    value: Any = None
+    for name, section in candidates[:1]:
+        value = _ini_option(os.path.join(root, name), section, configparser)
+    if value is None and table is not None:
+        value = table.get("testpaths", [])
+    for name, section in candidates[1:]:
+        if value is None:
+            value = _ini_option(os.path.join(root, name), section, configparser)
+    if isinstance(value, str):
+        value = shlex.split(value)
+    return tuple(p for p in (value or []) if isinstance(p, str) and p)
+
+
+def _ini_option(path: str, section: str, configparser) -> Optional[str]:
+    """``testpaths`` of ``section`` in the ini file at ``path``; None where the file has no
+    such section (pytest then looks further)."""
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        if not parser.read(path, encoding="utf-8") or not parser.has_section(section):
+            return None
+    except (configparser.Error, UnicodeDecodeError):
+        return None
+    return parser.get(section, "testpaths", fallback="")
+
+
+def with_test_folders(config: Config, root: str) -> Config:
+    """``config`` also taking for test code the folders pytest's configuration names
+    (``testpaths = ["t"]``: a folder named ``t`` is a test folder), added to ``test-dirs``."""
+    names = [os.path.basename(os.path.normpath(p)) for p in pytest_testpaths(root)]
+    extra = tuple(n for n in names if n and n not in (".", "..") and "*" not in n
+                  and n not in config.test_dirs)
+    return replace(config, test_dirs=config.test_dirs + extra) if extra else config

@@ -20,7 +20,7 @@ from . import astutil, suppress
 from .cache import Cache
 from .config import Config
 from .model import FileResult, Finding, HelperRequest
-from .project import FileProject, find_root
+from .project import OWN_FILE, FileProject, find_root
 from .source import SourceError, SourceFile, read_source, write_source
 from .sparse import SparseError, count_markers, make_sparse, restore, split_lines
 
@@ -119,7 +119,10 @@ def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = 
 
     findings = _sorted(checked + list(findings), suppressions, leave)
     if after != text:
-        after, error = _finish(text, after, parsed, new)
+        # Imports a helper added to this very file will use stay (it is appended later).
+        needed = {i.asname or i.name or i.module.split(".")[0] for h in helpers
+                  if project.is_module(path, h.module) for i in h.imports}
+        after, error = _finish(text, after, parsed, new, needed)
         if error:
             return FileResult(path, text, text, findings=findings, error=error)
     return FileResult(path, text, after, findings=findings, helpers=helpers)
@@ -213,7 +216,8 @@ def _imports_itself(ctx: "Context", request) -> bool:
         os.path.basename(ctx.path) != "__init__.py"
 
 
-def _finish(before: str, after: str, parsed: str, new: str) -> Tuple[str, Optional[str]]:
+def _finish(before: str, after: str, parsed: str, new: str,
+            needed: AbstractSet[str] = frozenset()) -> Tuple[str, Optional[str]]:
     """Remove imports the rewrite left unused, and check the new text parses.
 
     ``parsed`` and ``new`` are the text LibCST was given and what it gave back (the sparse
@@ -238,7 +242,7 @@ def _finish(before: str, after: str, parsed: str, new: str) -> Tuple[str, Option
             if code is after:
                 return before, (f"internal error: the rewrite does not compile ({exc.msg}); "
                                 f"file left alone")
-    unused = astutil.unused_after(after_tree, after, parsed, new)
+    unused = astutil.unused_after(after_tree, after, parsed, new) - set(needed)
     if unused:
         lines = split_lines(after)
         sparse = make_sparse(lines, after_tree, set())  # LibCST sees the imports only
@@ -591,6 +595,10 @@ def helper_module(project: FileProject, module: str, requests: Sequence[HelperRe
         else:
             wanted.append(request)
     after = text
+    # A file holding its own helpers (no package to import them from) gets its constants
+    # after its imports, where a reader looks for them and before any use at import time.
+    own = [r for r in wanted if r.value is not None] if module.startswith(OWN_FILE) else []
+    wanted = [r for r in wanted if r not in own]
     if wanted:
         requests = list(dict.fromkeys(i for r in wanted for i in r.imports))
         if existing is None and base is None:  # a new module: nothing to merge imports with
@@ -607,8 +615,29 @@ def helper_module(project: FileProject, module: str, requests: Sequence[HelperRe
             newline = code.default_newline
             after = code.code.rstrip("\r\n") + newline
         after += _definitions(tree, wanted).replace("\n", newline)
-    return FileResult(path, original, after, created=existing is None and base is None,
+    if own:
+        after = _constants_after_imports(after, own)
+    # A module that is also a fixed file of the run keeps its own findings.
+    findings = base[0].findings if base is not None else ()
+    return FileResult(path, original, after, findings=findings,
+                      created=existing is None and base is None,
                       encoding=encoding, digest=existing.digest if existing else ""), existing
+
+
+def _constants_after_imports(text: str, constants: List[HelperRequest]) -> str:
+    """``text`` with ``constants`` defined after its last top-level import (else after its
+    docstring, else at its top), a blank line apart from what comes before."""
+    lines = split_lines(text)
+    newline = next((line[len(line.rstrip("\r\n")):] for line in lines
+                    if line.endswith(("\n", "\r"))), "\n")
+    body = ast.parse(text).body
+    anchors = [n for n in body if isinstance(n, (ast.Import, ast.ImportFrom))] or \
+        [n for n in body[:1] if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)
+         and isinstance(n.value.value, str)]
+    at = anchors[-1].end_lineno if anchors else 0
+    block = "".join(r.source.strip("\n") + newline for r in constants)
+    block = newline + block if at else block + newline + newline
+    return "".join(lines[:at]) + block + "".join(lines[at:])
 
 
 def _definitions(tree: ast.Module, wanted: List[HelperRequest]) -> str:

@@ -115,8 +115,7 @@ def _unified(a: list, b: list, old: str, new: str, n: int = 3) -> list:
     low = max(0, head - n)
     keep = max(0, tail - n)
     out = []
-    for line in difflib.unified_diff(a[low:len(a) - keep], b[low:len(b) - keep], old, new,
-                                     n=n):
+    for line in _unified_diff(a[low:len(a) - keep], b[low:len(b) - keep], old, new, n):
         match = _HUNK.match(line)
         if match and low:
             line = (f"@@ -{int(match.group(1)) + low}{match.group(2)} "
@@ -126,6 +125,37 @@ def _unified(a: list, b: list, old: str, new: str, n: int = 3) -> list:
 
 
 _GIT_LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
+def _unified_diff(a: list, b: list, old: str, new: str, n: int):
+    """``difflib.unified_diff`` without its "popular line" heuristic (autojunk): in a long
+    part, lines such as ``)`` that occur often were left unmatched, and a hunk could end
+    without the trailing context ``git apply`` needs to place it."""
+    groups = difflib.SequenceMatcher(None, a, b, autojunk=False).get_grouped_opcodes(n)
+    started = False
+    for group in groups:
+        if not started:
+            started = True
+            yield f"--- {old}\n"
+            yield f"+++ {new}\n"
+        first, last = group[0], group[-1]
+        yield (f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@\n")
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                yield from (" " + line for line in a[i1:i2])
+                continue
+            if tag in ("replace", "delete"):
+                yield from ("-" + line for line in a[i1:i2])
+            if tag in ("replace", "insert"):
+                yield from ("+" + line for line in b[j1:j2])
+
+
+def _range(start: int, stop: int) -> str:
+    """A hunk's range as ``difflib`` writes it."""
+    length = stop - start
+    if length == 1:
+        return str(start + 1)
+    return f"{start + 1 if length else start},{length}"
+
+
 NO_EOL = "\n\\ No newline at end of file\n"  # git's marker after a last line without one
 
 

@@ -14,9 +14,15 @@ from .astutil import ast_bindings, string_constants, top_level_names
 ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 HELPER_MODULE = "polling"  # module created inside a fixtures package for the generic helpers
 CREDENTIALS_MODULE = "credentials"  # ... and the one for test credentials
+OWN_FILE = "file:"  # the module of a file outside any package: ``file:/abs/path.py``
 DATA_FILE_LIMIT = 1 << 20  # data files larger than this are not searched
 # Text of the data files of a folder, per process: (path, text) pairs, and the stamps seen.
 _DATA: Dict[str, Tuple[List[Tuple[str, str]], Dict[str, Stamp]]] = {}
+
+
+def own_module(path: str) -> str:
+    """The name standing for the file at ``path`` itself as a helper module."""
+    return OWN_FILE + os.path.abspath(path)
 
 
 def find_root(path: str) -> str:
@@ -74,7 +80,9 @@ class FileProject:
         return self._isfile(os.path.join(self.root, *dotted.split("."), "__init__.py"))
 
     def module_path_for(self, dotted: str) -> str:
-        """Where module ``dotted`` lives or will be created."""
+        """Where module ``dotted`` lives or will be created (a file's own: that file)."""
+        if dotted.startswith(OWN_FILE):
+            return dotted[len(OWN_FILE):]
         return self.module_file(dotted) or os.path.join(self.root, *dotted.split(".")) + ".py"
 
     def is_module(self, path: str, dotted: str) -> bool:
@@ -85,24 +93,29 @@ class FileProject:
 
     # -- the fixtures module ---------------------------------------------------------------
     def fixtures_module(self, path: str, leaf: str = HELPER_MODULE) -> Optional[str]:
-        """The module for helpers of kind ``leaf`` (``polling``, ``credentials``): that module
-        in the fixtures package, or the fixtures module itself."""
+        """The module for helpers of kind ``leaf`` (``polling``, ``credentials``), with no
+        configuration: in the test package at the top of the file's package chain
+        (``pkg/tests``, ``tests``), ``fixtures.<leaf>`` where ``fixtures`` is a package, the
+        ``fixtures`` module where one exists, else a module ``<leaf>`` of its own there. A
+        file outside any package (pytest's rootdir layout: no ``__init__.py``, nothing to
+        import from under every import mode) holds its helpers itself (``own_module``)."""
         configured = self.config.fixtures_module
         if leaf == CREDENTIALS_MODULE and self.config.credentials_module:
             return self.config.credentials_module
         if configured:
             return f"{configured}.{leaf}" if self.is_package(configured) else configured
+        if not self.config.is_test_path(path):
+            return None
         name = self.module_name(path)
         if not name:
-            return None
+            return own_module(path)
         packages = name.split(".")[:-1]
         marks = [i for i, part in enumerate(packages) if part in self.config.test_dirs]
-        if not marks:
-            return None
-        fixtures = ".".join(packages[: marks[0] + 1] + ["fixtures"])
+        top = ".".join(packages[: marks[0] + 1] if marks else packages)
+        fixtures = f"{top}.fixtures"
         if self.is_package(fixtures):
             return f"{fixtures}.{leaf}"
-        return fixtures if self.module_file(fixtures) else None
+        return fixtures if self.module_file(fixtures) else f"{top}.{leaf}"
 
     def constants(self, module: str) -> Dict[str, str]:
         """String constants bound at the top of ``module`` (``NAME = 'value'``), with those
@@ -128,7 +141,8 @@ class FileProject:
     # -- classes in other modules -----------------------------------------------------------
     def _parse(self, dotted_module: str) -> Optional[ast.Module]:
         if dotted_module not in self._modules:
-            file = self.module_file(dotted_module)
+            file = self.module_path_for(dotted_module) if dotted_module.startswith(OWN_FILE) \
+                else self.module_file(dotted_module)
             tree = None
             if file:
                 try:

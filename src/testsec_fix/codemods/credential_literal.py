@@ -12,11 +12,11 @@ from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from ..astutil import ast_bindings, file_names
+from ..astutil import ast_bindings, file_names, string_constants
 from ..codemod import Codemod, Context
 from ..config import Config
 from ..model import Finding, HelperRequest
-from ..project import CREDENTIALS_MODULE
+from ..project import CREDENTIALS_MODULE, OWN_FILE
 from ..sparse import statement_lines, units
 from ..suppress import SUPPRESSED
 from ..wrap import rewrap, wrap_rows
@@ -345,8 +345,10 @@ class _Replace(cst.CSTTransformer):
         self.swapped += 1
         parens = [cst.Module([]).code_for_node(p) for p in (*updated.lpar, *updated.rpar)]
         keep = any("#" in p for p in parens)  # a comment in them; else they are not needed
-        return cst.Attribute(cst.Name(head), cst.Name(attr), lpar=updated.lpar if keep else (),
-                             rpar=updated.rpar if keep else ())
+        parens = dict(lpar=updated.lpar if keep else (), rpar=updated.rpar if keep else ())
+        if not attr:  # a constant of this very file
+            return cst.Name(head, **parens)
+        return cst.Attribute(cst.Name(head), cst.Name(attr), **parens)
 
 
 class CredentialLiteral(Codemod):
@@ -448,6 +450,14 @@ class CredentialLiteral(Codemod):
         # Only statements with a candidate line are walked.
         lines = {n for n, line in enumerate(ctx.lines, start=1) if screen.search(line)}
         seen = set()
+        module = ctx.project.fixtures_module(ctx.path, CREDENTIALS_MODULE) or \
+            ctx.config.credentials_module
+        if module and module.startswith(OWN_FILE):
+            # A file holding its own constants: their definitions are where they belong.
+            seen = {(n.value.lineno, n.value.col_offset) for n in tree.body
+                    if isinstance(n, ast.Assign) and len(n.targets) == 1
+                    and isinstance(n.targets[0], ast.Name)
+                    and isinstance(n.value, ast.Constant)}
         by_value: Dict[str, List[Tuple[ast.AST, str]]] = {}
         for node, name, literal in (site for unit in units(tree)
                                     if lines.intersection(statement_lines(unit))
@@ -459,9 +469,8 @@ class CredentialLiteral(Codemod):
             by_value.setdefault(literal, []).append((node, name))
         if not by_value:
             return
-        module = ctx.project.fixtures_module(ctx.path, CREDENTIALS_MODULE) or \
-            ctx.config.credentials_module
-        if module and ctx.project.is_module(ctx.path, module):
+        if module and ctx.project.is_module(ctx.path, module) and \
+                not module.startswith(OWN_FILE):
             return  # the credentials module: where they belong
         plan = self.refs = self._plan(tree, ctx, module, by_value) if module else {}
         for value, sites in by_value.items():
@@ -492,7 +501,11 @@ class CredentialLiteral(Codemod):
         by_use: Dict[str, List[_Use]] = {}
         for use in uses:
             by_use.setdefault(use.node.value, []).append(use)
-        existing = ctx.project.constants(module)
+        if module.startswith(OWN_FILE):  # this file's own constants, and no name it uses
+            existing = dict.fromkeys(file_names(tree), "")
+            existing.update(string_constants(tree))
+        else:
+            existing = ctx.project.constants(module)
         last_import = max((n.lineno for n in tree.body
                            if isinstance(n, (ast.Import, ast.ImportFrom))), default=0)
         kept = {}
@@ -506,8 +519,8 @@ class CredentialLiteral(Codemod):
         plan = self._names(kept, existing, alias)
         if self._too_long(ctx, tree, plan, by_use):
             plan = self._names({v: s for v, s in kept.items() if v in plan}, existing, alias)
-        self.new = {ref.split(".", 1)[1]: value for value, ref in plan.items()
-                    if existing.get(ref.split(".", 1)[1]) != value}
+        self.new = {ref.rpartition(".")[2]: value for value, ref in plan.items()
+                    if existing.get(ref.rpartition(".")[2]) != value}
         self.module, self.alias = module, alias
         for value in plan:
             for use in by_use[value]:
@@ -530,12 +543,16 @@ class CredentialLiteral(Codemod):
                     k += 1
                     name = f"{base}_{k}"
                 taken[name] = value
-            plan[value] = f"{alias}.{name}"
+            plan[value] = f"{alias}.{name}" if alias else name
         return plan
 
     def _alias(self, tree: ast.Module, module: str) -> Optional[str]:
         """The name the module is (or will be) imported as: its module-level import, or its
-        leaf if the file binds or reads that name nowhere (a parameter, a nested import...)."""
+        leaf if the file binds or reads that name nowhere (a parameter, a nested import...);
+        '' where the constants live in this very file (referred to by their bare names)."""
+        if module.startswith(OWN_FILE):
+            self.imported = True  # nothing to import
+            return ""
         for bound, path in ast_bindings(tree).items():
             if path == module:
                 self.imported = True

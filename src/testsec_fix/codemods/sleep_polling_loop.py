@@ -690,13 +690,14 @@ class _Rewriter(cst.CSTTransformer):
         if loop.orelse is not None:
             message = self._fail_message(list(loop.orelse.body.body))
             if message is _NO:
-                raise Decline("the loop's else clause is not a single self.fail(...)")
+                raise Decline("the loop's else clause is not a single self.fail(...) or "
+                              "raise AssertionError(...)")
             exits_return = "return" in exits.kinds
         else:
             message = self._fail_message(block[i + 1:i + 2])
             if message is _NO:
-                raise Decline("the loop is not followed by self.fail(...): it ends silently "
-                              "on timeout")
+                raise Decline("the loop is not followed by self.fail(...) or "
+                              "raise AssertionError(...): it ends silently on timeout")
             if "break" in exits.kinds:
                 raise Decline("a break leads to the failure after the loop")
             end = i + 2
@@ -977,8 +978,18 @@ class _Rewriter(cst.CSTTransformer):
         return None
 
     def _fail_message(self, stmts):
-        """The message of a lone ``self.fail(msg)`` statement; None for ``self.fail()``;
-        ``_NO`` when the statements are something else."""
+        """The message of a lone ``self.fail(msg)`` or ``raise AssertionError(msg)``
+        statement (what ``wait_until`` raises on timeout); None for ``self.fail()``; ``_NO``
+        when the statements are something else."""
+        if len(stmts) == 1 and m.matches(stmts[0], m.SimpleStatementLine(body=[m.Raise(
+                exc=m.Name("AssertionError") | m.Call(func=m.Name("AssertionError")),
+                cause=None)])) and not _rebinds(self.ctx.tree, "AssertionError"):
+            exc = stmts[0].body[0].exc
+            if isinstance(exc, cst.Name) or not exc.args:
+                return None
+            arg = exc.args[0]
+            return arg.value if len(exc.args) == 1 and not arg.star and arg.keyword is None \
+                else _NO
         if len(stmts) != 1 or not m.matches(stmts[0], m.SimpleStatementLine(body=[m.Expr(
                 value=m.Call(func=m.Attribute(value=m.Name("self"), attr=m.Name("fail"))))])):
             return _NO
@@ -1023,7 +1034,11 @@ class _Rewriter(cst.CSTTransformer):
             text = f"{plan.event}.wait({plan.sleeps.seconds(plan.interval)})\n"
             return self._finish(text, moved, leading, indent), f"{plan.event}.wait()", []
         helper = self.assert_helper(fn)
-        if helper is not None and self._assert_safe(plan):
+        # A loop that fails by raising AssertionError itself (a plain test function, or a
+        # test that does not go through self.fail) gets wait_until, which raises it too.
+        raised = any(isinstance(n, cst.Raise) for stmt in block[plan.start:plan.end]
+                     for n in walk(stmt))
+        if helper is not None and self._assert_safe(plan) and not raised:
             text, name = self._render_assert(fn, block, plan, helper, indent)
             pending: list = []
         else:
@@ -1676,3 +1691,12 @@ def _sleep_in_loop(node: ast.AST, sleepers: Set[str]) -> bool:
         in_loop = in_loop or isinstance(current, (ast.For, ast.While, ast.AsyncFor))
         stack.extend((child, in_loop) for child in ast.iter_child_nodes(current))
     return False
+
+
+def _rebinds(tree: ast.Module, name: str) -> bool:
+    """Whether the file binds ``name`` anywhere (a builtin it shadows then)."""
+    return any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)
+               or isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+               and n.name == name
+               or isinstance(n, ast.alias) and (n.asname or n.name.split(".")[0]) == name
+               for n in ast.walk(tree))
