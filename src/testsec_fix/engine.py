@@ -205,9 +205,14 @@ def _finish(before: str, after: str, parsed: str, new: str) -> Tuple[str, Option
 
 # -- whole trees ------------------------------------------------------------------------------
 
-def discover(paths: Sequence[str], config: Config) -> Iterator[str]:
+def discover(paths: Sequence[str], config: Config,
+             errors: Optional[Dict[str, str]] = None) -> Iterator[str]:
     """Python files under ``paths``, each once. Symlinked files and folders are not
-    followed: a link's target is a file of its own (or outside the tree)."""
+    followed: a link's target is a file of its own (or outside the tree). A path named
+    that is not a folder is yielded as it is (reading it tells what is wrong with it), and
+    so is every ``*.py`` entry of a folder that is not a folder itself: a named pipe or
+    device among them is refused when read, never opened. A folder that cannot be listed
+    goes into ``errors`` (path -> why)."""
     seen = set()
 
     def once(path: str) -> bool:
@@ -217,12 +222,16 @@ def discover(paths: Sequence[str], config: Config) -> Iterator[str]:
         seen.add(real)
         return True
 
+    def unlisted(exc: OSError) -> None:
+        if errors is not None:
+            errors.setdefault(exc.filename or "", f"cannot read folder: {exc.strerror or exc}")
+
     for root in paths:
-        if os.path.isfile(root) or not os.path.exists(root):
+        if not os.path.isdir(root):
             if once(root):
                 yield root
             continue
-        for folder, dirs, files in os.walk(root):
+        for folder, dirs, files in os.walk(root, onerror=unlisted):
             dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info")
                              and not os.path.isfile(os.path.join(folder, d, "pyvenv.cfg"))
                              and not config.is_excluded(os.path.join(folder, d)))
@@ -274,7 +283,8 @@ def run(paths: Sequence[str], config: Optional[Config] = None, *, write: bool = 
     ``cache_dir``: reuse results of files unchanged since a run with the same config.
     ``progress(done, total)`` is called as files are done."""
     config = config or Config()
-    files = list(discover(paths, config))
+    unlisted: Dict[str, str] = {}
+    files = list(discover(paths, config, unlisted))
     results: Dict[str, FileResult] = {}
     sources: Dict[str, SourceFile] = {}
     # With a cache, a file unchanged since the last run is answered without screening it,
@@ -300,7 +310,8 @@ def run(paths: Sequence[str], config: Optional[Config] = None, *, write: bool = 
         elif not result.error:  # keep memory small: an unchanged file needs no text
             result = replace(result, before="", after="")
         results[result.path] = result
-    results = {path: results[path] for path in files if path in results}
+    results = {**{path: FileResult(path, error=why) for path, why in unlisted.items()},
+               **{path: results[path] for path in files if path in results}}
     _settle_constants(results, sources, config, root)
 
     # Helper modules, per project: merged into the module's own result when it was fixed too.

@@ -2,7 +2,8 @@
 
 Text is decoded with the file's own encoding (PEP 263 cookie or BOM) and keeps its newline
 style; writes go to a temporary file in the same folder and are renamed over the original,
-keeping its mode, and only if the file still holds what was read.
+keeping its mode, and only if the file still holds what was read. Only regular files are
+read or written.
 """
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ import stat
 import tempfile
 import tokenize
 from dataclasses import dataclass
+
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"),
+          (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"))
 
 
 class SourceError(Exception):
@@ -42,12 +47,24 @@ def decode(data: bytes, path: str = "<source>") -> SourceFile:
 
 
 def read_source(path: str) -> SourceFile:
+    """Read and decode ``path``, a regular file: a named pipe, device or socket is refused
+    unopened (opening a pipe waits for a writer; a device may act on being opened), and the
+    file is opened without blocking, in case it was swapped for one since."""
     try:
-        with open(path, "rb") as fh:
+        _regular(os.stat(path).st_mode, "read")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as fh:
+            _regular(os.fstat(fd).st_mode, "read")
             data = fh.read()
     except OSError as exc:
         raise SourceError(f"cannot read: {exc.strerror or exc}") from None
     return decode(data, path)
+
+
+def _regular(mode: int, verb: str) -> None:
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _KINDS if test(mode)), "a special file")
+        raise SourceError(f"not a regular file ({kind}); not {verb}")
 
 
 def write_source(path: str, text: str, encoding: str = "utf-8", expect_digest: str = "") -> None:
@@ -63,6 +80,8 @@ def write_source(path: str, text: str, encoding: str = "utf-8", expect_digest: s
         st = None
     if st is not None and stat.S_ISLNK(st.st_mode):
         raise SourceError("is a symbolic link; not written through")
+    if st is not None:
+        _regular(st.st_mode, "written")
     if expect_digest:
         try:
             with open(path, "rb") as fh:
