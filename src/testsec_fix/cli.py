@@ -17,7 +17,7 @@ from .config import ConfigError, find_config, load_config
 from .engine import run
 from .project import find_root
 from .model import FileResult
-from .source import replace_file
+from .source import SourceError, replace_file
 
 
 EPILOG = """\b
@@ -157,8 +157,9 @@ def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Opti
                            report.github_lines(results, names, applied=not dry_run)))
     try:
         sink.close()
-    except OSError as exc:
-        click.echo(f"testsec-fix: --output {output}: {exc.strerror or exc}", err=True)
+    except (OSError, SourceError) as exc:
+        click.echo(f"testsec-fix: --output {output}: {getattr(exc, 'strerror', None) or exc}",
+                   err=True)
         sys.exit(2)
     if not quiet:
         _summary(results, dry_run)
