@@ -3,6 +3,7 @@ and properties of the pure seam over generated programs."""
 from __future__ import annotations
 
 import ast
+import json
 import signal
 import subprocess
 import time
@@ -104,8 +105,112 @@ def test_a_crashing_codemod_is_reported_with_its_code_and_the_batch_goes_on(
     real = engine.selected_codemods
     monkeypatch.setattr(engine, "selected_codemods", lambda config: real(config) + [_Crash])
     results = {Path(r.path).name: r for r in run([str(tests)], CONFIG)}
-    assert "TSF999 crashed: ValueError('boom')" in results["test_loop.py"].error
+    assert results["test_loop.py"].error == "TSF999 crashed: ValueError: boom"
     assert results["test_other.py"].error is None
+
+
+class _Node:
+    """Stands for a LibCST node: a repr of hundreds of lines."""
+
+    def __repr__(self) -> str:
+        return "IndentedBlock(\n" + "    body=[],\n" * 500 + ")"
+
+
+class _KeyCrash(_Crash):
+    def transform(self, module, ctx):
+        raise KeyError(_Node())
+
+
+def test_a_crash_is_one_short_line_and_outlives_no_run(tmp_path: Path, monkeypatch) -> None:
+    """A KeyError's message is its key's repr: a crash printed the node, ~550 lines. Nor
+    is a crash kept in the cache, to come back in a run where nothing crashes."""
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "test_loop.py").write_text(LOOP)
+    real = engine.selected_codemods
+    cache = str(tmp_path / "cache")
+    monkeypatch.setattr(engine, "selected_codemods", lambda config: real(config) + [_KeyCrash])
+    crashed, = run([str(tests)], CONFIG, cache_dir=cache)
+    assert crashed.error.startswith("TSF999 crashed: KeyError: IndentedBlock( body=[], ")
+    assert "\n" not in crashed.error and len(crashed.error) < 120
+    monkeypatch.setattr(engine, "selected_codemods", real)
+    again = next(r for r in run([str(tests)], CONFIG, cache_dir=cache)
+                 if r.path.endswith("test_loop.py"))
+    assert again.error is None and again.after == FIXED
+
+
+def _interrupt_while_libcst_finds_positions(monkeypatch, exc: type) -> None:
+    """``exc`` raised as LibCST works out a ``while`` loop's position, inside its test."""
+    from libcst.metadata import position_provider
+
+    state = position_provider.PositionProvidingCodegenState
+    add_token = state.add_token
+
+    def interrupted(self, value):
+        if value == "while":
+            raise exc()
+        return add_token(self, value)
+
+    monkeypatch.setattr(state, "add_token", interrupted)
+
+
+def test_ctrl_c_inside_libcst_is_no_crash(monkeypatch) -> None:
+    """LibCST computes positions in ``finally`` blocks: a KeyboardInterrupt there came out
+    as ``KeyError(IndentedBlock(...))``, reported as a TSF101 crash (and cached): the
+    'crash after interrupted runs'. It is an interruption."""
+    _interrupt_while_libcst_finds_positions(monkeypatch, KeyboardInterrupt)
+    with pytest.raises(KeyboardInterrupt):
+        fix_source(LOOP, path="tests/test_x.py", config=CONFIG)
+
+
+# -- deep trees -------------------------------------------------------------------------------
+
+def _terms(n: int, indent: str) -> str:
+    """``1 + 1 + ...``, ``n`` terms, in parentheses over lines of twenty."""
+    rows = ["1 + " * 19 + "1"] * (n // 20)
+    return "(" + (" +\n" + indent + " ").join(rows) + ")"
+
+
+def test_a_deeply_nested_expression_is_done(tmp_path: Path) -> None:
+    """A valid 2,000-term expression: TSF103 and TSF101 crashed with a RecursionError."""
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    sleeps = tests / "test_sleeps.py"
+    sleeps.write_text("import time\n\n\ndef test_total():\n    time.sleep(1)\n"
+                      f"    total = {_terms(2000, '            ')}\n    assert total\n")
+    event = (FIXTURES / "sleep-polling-loop" / "event_wait.py").read_text()
+    deep = f"        total = {_terms(2000, ' ' * 16)}\n"
+    loop = tests / "test_loop.py"
+    loop.write_text(event.replace("        tries = 0\n", deep + "        tries = 0\n"))
+    proc = subprocess.run([_entry_point(), "--no-cache", "--dry-run", "--format", "json",
+                           "tests"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    records = {(r["path"], r["code"]): r for r in json.loads(proc.stdout)}
+    assert set(records) == {("tests/test_loop.py", "TSF101"),
+                            ("tests/test_sleeps.py", "TSF103")}, proc.stderr
+    assert records["tests/test_loop.py", "TSF101"]["fixed"]
+    assert records["tests/test_sleeps.py", "TSF103"]["line"] == 5
+    expected = (FIXTURES / "sleep-polling-loop" / "event_wait.expected.py").read_text()
+    assert f"+{deep}".replace("\n", "\n+") not in proc.stdout, "the expression is kept"
+    result = fix_source(loop.read_text(), path="tests/test_loop.py", config=CONFIG)
+    assert result.after == expected.replace("        done.wait(1)\n",
+                                            deep + "        done.wait(1)\n")
+
+
+def test_a_file_too_deep_to_rewrite_is_declined_in_one_line(monkeypatch) -> None:
+    monkeypatch.setattr(engine, "DEEP_LEVELS", 500)
+    text = f"import time\n\n\ndef test_total():\n    time.sleep(1)\n" \
+           f"    return {_terms(2000, '     ')}\n"
+    result = fix_source(text, path="tests/test_deep.py", config=CONFIG)
+    assert result.error == "too deeply nested to rewrite safely (2003 levels); file left alone"
+    assert result.after == text
+
+
+def test_a_recursion_error_inside_libcst_is_retried_then_named(monkeypatch) -> None:
+    """A RecursionError inside LibCST's positions came out as a KeyError too. The file is
+    tried again with a deep stack; a recursion that has no end then is a crash, one line."""
+    _interrupt_while_libcst_finds_positions(monkeypatch, RecursionError)
+    result = fix_source(LOOP, path="tests/test_x.py", config=CONFIG)
+    assert result.error == "TSF101 crashed: RecursionError"
 
 
 def test_an_unsafe_fix_is_only_shown_unless_asked_for(monkeypatch) -> None:
