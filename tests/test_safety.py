@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import ast
 import json
+import os
+import random
+import shutil
 import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Dict, List
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -54,6 +58,114 @@ def test_a_killed_run_leaves_every_file_old_or_new(tmp_path: Path, sig) -> None:
     assert contents <= {LOOP, FIXED}, "a file is neither the old text nor the new one"
     if sig == signal.SIGINT:
         assert not list(tmp_path.rglob(".testsec-*.tmp")), "Ctrl-C left a temporary file"
+
+
+CREDENTIAL = """from myapp import test
+
+
+class LoginTest(test.TestCase):
+
+    def test_login_{k}(self):
+        resp = self.api.login(user='admin{k}', password='hunter2')
+        self.assertEqual(200, resp.status)
+"""
+
+
+def _project(root: Path, count: int) -> Dict[str, bytes]:
+    """A project of ``count`` test files in eight packages, each with something to fix: a
+    literal password (cheap to rewrite), or in one file of ten a polling loop; one in
+    seven with CRLF newlines. Returns the files' bytes by path."""
+    (root / "tests" / "fixtures").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        '[tool.testsec-fix]\nfixtures-module = "tests.fixtures"\n')
+    for init in ("tests/__init__.py", "tests/fixtures/__init__.py"):
+        (root / init).write_text("")
+    for k in range(count):
+        folder = root / "tests" / f"group{k % 8}"
+        folder.mkdir(exist_ok=True)
+        (folder / "__init__.py").touch()
+        text = LOOP if k % 10 == 0 else CREDENTIAL.format(k=k)
+        newline = "\r\n" if k % 7 == 0 else "\n"
+        (folder / f"test_{k:04d}.py").write_bytes(text.replace("\n", newline).encode())
+    return _tree(root)
+
+
+def _tree(root: Path) -> Dict[str, bytes]:
+    """Every file under ``root`` by relative path, but the result cache and temporary
+    files (``_temporaries``)."""
+    skip = set(_temporaries(root))
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and ".testsec-cache" not in p.parts and str(p) not in skip}
+
+
+def _temporaries(root: Path) -> List[str]:
+    """The temporary files a write leaves beside its file if it is killed before the
+    rename (the cache's are not counted: nothing reads them but the cache)."""
+    return [str(p) for p in root.rglob(".testsec-*.tmp") if ".testsec-cache" not in p.parts]
+
+
+KILLS = 12
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_moments_loses_nothing_and_the_next_run_finishes(
+        tmp_path: Path) -> None:
+    """Runs over 500 files (default jobs and cache), each killed with SIGKILL at a random
+    moment: half at any time, half once writing has begun; a tree the runs have finished
+    is put back as it was. After each kill, every file is its old bytes or its new ones
+    (those of a clean run on a copy), and the helper modules are whole or absent. Then one
+    run finishes the job: the tree is the clean run's, and no temporary file is left.
+    About 30 s; TESTSEC_SEED=N replays a sequence of moments."""
+    seed = int(os.environ.get("TESTSEC_SEED") or time.time_ns() % 1_000_000)
+    rng = random.Random(seed)
+    work, clean = tmp_path / "work", tmp_path / "clean"
+    old = _project(work, 500)
+    shutil.copytree(work, clean)
+    tool = [_entry_point(), "-q", "tests"]
+    assert subprocess.run(tool + ["--no-cache"], cwd=clean, stdout=subprocess.DEVNULL,
+                          timeout=120).returncode == 1
+    new = _tree(clean)
+    assert len(new) > len(old) and all(new[p] != old[p] for p in old if "test_" in p)
+    order = [p for p in old if "test_" in p]  # the order files are written in
+    killed = restored = 0
+    now = old
+    for kill in range(KILLS):
+        if now == new:  # all done: start again, so that every kill has work to stop
+            for path in set(new) - set(old):
+                (work / path).unlink()
+            for path, data in old.items():
+                (work / path).write_bytes(data)
+            restored += 1
+        proc = subprocess.Popen(tool, cwd=work, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+        if kill % 2:  # once the first file still old has been written
+            waiting = work / next(p for p in order if (work / p).read_bytes() == old[p])
+            before = waiting.stat().st_mtime_ns
+            deadline = time.monotonic() + 30
+            while proc.poll() is None and time.monotonic() < deadline and \
+                    waiting.stat().st_mtime_ns == before:
+                time.sleep(0.002)
+            time.sleep(rng.uniform(0, 0.2))
+        else:
+            time.sleep(rng.uniform(0.05, 1.5))
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            killed += 1
+        proc.wait(timeout=30)
+        try:  # its workers, orphaned: they write nothing but the cache
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        now = _tree(work)
+        mixed = [p for p, data in now.items() if data not in (old.get(p), new.get(p))]
+        assert not mixed, f"seed {seed}, kill {kill}: neither old nor new: {mixed[:5]}"
+        assert set(now) <= set(new), f"seed {seed}: files that should not be there"
+    assert killed >= KILLS - 3, f"seed {seed}: {KILLS - killed} runs ended before the kill"
+    finish = subprocess.run(tool, cwd=work, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, timeout=120)
+    assert finish.returncode in (0, 1), finish.stderr
+    assert _tree(work) == new, f"seed {seed}: the next run did not finish the job"
+    assert not _temporaries(work), f"seed {seed}: temporary files left"
 
 
 def test_a_file_changed_since_it_was_read_is_not_overwritten(tmp_path: Path) -> None:
