@@ -57,7 +57,9 @@ def read_source(path: str) -> SourceFile:
     file is opened without blocking, in case it was swapped for one since."""
     try:
         _regular(os.stat(path).st_mode, "read")
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        # (O_BINARY: Windows would translate newlines on a descriptor in text mode)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) |
+                     getattr(os, "O_BINARY", 0))
         with open(fd, "rb") as fh:
             _regular(os.fstat(fd).st_mode, "read")
             data = fh.read()
