@@ -199,3 +199,14 @@ def top_level_names(tree: ast.Module) -> Set[str]:
             [node.target] if isinstance(node, ast.AnnAssign) else []
         found.update(t.id for t in targets if isinstance(t, ast.Name))
     return found
+
+
+def depth(tree: ast.AST) -> int:
+    """How deep ``tree`` nests (a module holding one name is 3 deep), without recursing."""
+    deepest = 0
+    stack = [(tree, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in ast.iter_child_nodes(node))
+    return deepest

@@ -18,7 +18,7 @@ from .config import ConfigError, find_config, load_config, with_test_folders
 from .engine import run
 from .project import find_root
 from .model import FileResult
-from .source import replace_file
+from .source import SourceError, replace_file
 
 
 EPILOG = """\b
@@ -179,8 +179,9 @@ def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Opti
                            report.github_lines(results, names, applied=write)))
     try:
         sink.close()
-    except OSError as exc:
-        click.echo(f"testsec-fix: --output {output}: {exc.strerror or exc}", err=True)
+    except (OSError, SourceError) as exc:
+        click.echo(f"testsec-fix: --output {output}: {getattr(exc, 'strerror', None) or exc}",
+                   err=True)
         sys.exit(2)
     if not quiet:
         _not_test_code(paths, config)

@@ -10,6 +10,7 @@ import functools
 import hashlib
 import os
 import sys
+import threading
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
@@ -53,12 +54,105 @@ def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = 
     ``leave``: findings, as (code, line) pairs, to leave alone as a ``# testsec: ignore[CODE]``
     comment on that line would (``--interactive`` builds a file from the fixes accepted
     this way, so imports and helpers follow them); they come back not fixed, with reason
-    ``LEFT``, and not suppressed."""
-    import libcst as cst
+    ``LEFT``, and not suppressed.
 
-    from .codemod import Context, NoProject
+    LibCST and the codemods walk trees recursively, and a valid file can nest deeper than
+    Python's default recursion limit allows (a 400-term ``a + b + ...``, a long ``elif``
+    chain): such a file is done again in a thread with a larger stack and limit, and
+    declined with an error if it is deeper still."""
+    from .codemod import NoProject
     config = config or Config()
     project = project or NoProject()
+    try:
+        return _fix_source(text, path, config, project, leave)
+    except RecursionError:
+        pass
+    try:
+        levels = astutil.depth(ast.parse(text))
+    except RecursionError:
+        levels = None
+    if levels is None or levels > DEEP_LEVELS:
+        return FileResult(path, text, text, error=(
+            f"too deeply nested to rewrite safely ({levels or 'too many'} levels); file "
+            f"left alone"))
+    try:
+        return _deep(_fix_source, text, path, config, project, leave)
+    except RecursionError as exc:  # not for want of stack: a recursion without end
+        return FileResult(path, text, text,
+                          error=_crashed(getattr(exc, "codemod", "testsec-fix"), exc))
+
+
+# Recursion allowed for a deeply nested file, and the stack of the thread that does it.
+# LibCST takes two to five frames a level of nesting: a 4,000-term expression (about ten
+# seconds' work) is done, a deeper file declined without trying.
+DEEP_RECURSION = 20_000
+DEEP_LEVELS = 4_000
+DEEP_STACK = 512 << 20  # bytes, reserved, not used: pages are touched as the stack grows
+_deep_lock = threading.Lock()
+
+
+def _deep(fn, *args):
+    """``fn(*args)`` in a thread with a stack and a recursion limit for deep trees. The limit
+    is the interpreter's, so it is raised only while the thread runs (the caller waits), and
+    one such thread runs at a time."""
+    out: list = []
+
+    def target() -> None:
+        try:
+            out.append((True, fn(*args)))
+        except BaseException as exc:  # handed to the caller's thread
+            out.append((False, exc))
+
+    with _deep_lock:
+        limit, size = sys.getrecursionlimit(), threading.stack_size()
+        sys.setrecursionlimit(max(limit, DEEP_RECURSION))
+        try:
+            threading.stack_size(DEEP_STACK)
+            worker = threading.Thread(target=target, name="testsec-fix deep file", daemon=True)
+            worker.start()
+        except (ValueError, RuntimeError, MemoryError) as exc:  # no such stack here
+            sys.setrecursionlimit(limit)
+            raise RecursionError(f"no thread with a deep stack: {exc}") from None
+        finally:
+            threading.stack_size(size)
+        try:
+            worker.join()
+        finally:
+            sys.setrecursionlimit(limit)
+    ok, value = out[0]
+    if not ok:
+        raise value
+    return value
+
+
+def _crashed(code: str, exc: BaseException) -> str:
+    """One line naming the codemod and what it raised; a message (a KeyError's is the repr
+    of its key, a LibCST node of hundreds of lines) cut to one short line."""
+    message = " ".join(str(exc).split())
+    if len(message) > 80:
+        message = message[:77] + "..."
+    return f"{code} crashed: {type(exc).__name__}" + (f": {message}" if message else "")
+
+
+def _reraise_interruption(exc: BaseException, code: str) -> None:
+    """Raise the interruption or recursion too deep that ``exc`` is or hides (marked with
+    the codemod ``code`` it stopped): LibCST's position provider computes positions in
+    ``finally`` blocks, so a KeyboardInterrupt or RecursionError raised while it generates
+    code comes out as a ``KeyError`` of a node (``KeyError(IndentedBlock(...))``)."""
+    seen: Optional[BaseException] = exc
+    while seen is not None:
+        if isinstance(seen, RecursionError):
+            seen.codemod = code  # type: ignore[attr-defined]
+        if isinstance(seen, (KeyboardInterrupt, RecursionError)):
+            raise seen
+        seen = seen.__context__
+
+
+def _fix_source(text: str, path: str, config: Config, project: "Project",
+                leave: AbstractSet[Tuple[str, int]] = frozenset()) -> FileResult:
+    import libcst as cst
+
+    from .codemod import Context
     test_code = config.is_test_path(path)
     triggered = [cls() for cls in selected_codemods(config)
                  if (test_code or not cls.test_code_only) and cls.screen(text, config)]
@@ -68,7 +162,7 @@ def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = 
         tree = ast.parse(text, filename=path)
     except SyntaxError as exc:
         return FileResult(path, text, text, error=_syntax_error(text, exc))
-    except (ValueError, RecursionError, MemoryError) as exc:
+    except (ValueError, MemoryError) as exc:
         return FileResult(path, text, text, error=f"cannot parse: {exc}")
 
     contexts: List[Tuple["Codemod", "Context"]] = []
@@ -85,7 +179,8 @@ def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = 
             ctx.findings = []
             wanted = codemod.regions(tree, ctx)
         except Exception as exc:  # a codemod bug must not stop the batch
-            return FileResult(path, text, text, error=f"{codemod.code} crashed: {exc!r}")
+            _reraise_interruption(exc, codemod.code)
+            return FileResult(path, text, text, error=_crashed(codemod.code, exc))
         if wanted is None:
             keep = None
         elif not wanted:
@@ -180,7 +275,8 @@ def _transform(code: str, line_map: Optional[List[int]],
         try:
             new = codemod.transform(module, ctx)
         except Exception as exc:
-            raise _CodemodCrash(f"{codemod.code} crashed: {exc!r}") from exc
+            _reraise_interruption(exc, codemod.code)
+            raise _CodemodCrash(_crashed(codemod.code, exc)) from exc
         # A codemod must leave alone what a suppression covers (``ctx.suppressed``); one that
         # did not has none of its fixes in this file applied, as an unsafe fix is not.
         ignored = [f.line for f in ctx.findings
@@ -258,9 +354,14 @@ def _finish(before: str, after: str, parsed: str, new: str,
 
 # -- whole trees ------------------------------------------------------------------------------
 
-def discover(paths: Sequence[str], config: Config) -> Iterator[str]:
+def discover(paths: Sequence[str], config: Config,
+             errors: Optional[Dict[str, str]] = None) -> Iterator[str]:
     """Python files under ``paths``, each once. Symlinked files and folders are not
-    followed: a link's target is a file of its own (or outside the tree)."""
+    followed: a link's target is a file of its own (or outside the tree). A path named
+    that is not a folder is yielded as it is (reading it tells what is wrong with it), and
+    so is every ``*.py`` entry of a folder that is not a folder itself: a named pipe or
+    device among them is refused when read, never opened. A folder that cannot be listed
+    goes into ``errors`` (path -> why)."""
     seen = set()
 
     def once(path: str) -> bool:
@@ -270,14 +371,18 @@ def discover(paths: Sequence[str], config: Config) -> Iterator[str]:
         seen.add(real)
         return True
 
+    def unlisted(exc: OSError) -> None:
+        if errors is not None:
+            errors.setdefault(exc.filename or "", f"cannot read folder: {exc.strerror or exc}")
+
     for root in paths:
-        if os.path.isfile(root) or not os.path.exists(root):
+        if not os.path.isdir(root):
             if config.force_exclude and config.is_excluded(root):
                 continue
             if once(root):
                 yield root
             continue
-        for folder, dirs, files in os.walk(root):
+        for folder, dirs, files in os.walk(root, onerror=unlisted):
             dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info")
                              and not os.path.isfile(os.path.join(folder, d, "pyvenv.cfg"))
                              and not config.is_excluded(os.path.join(folder, d)))
@@ -303,7 +408,9 @@ def _fix_file(path: str, config: Config, root: Optional[str],
     key = cache.key(path, source.digest.encode()) if cache else ""
     project = FileProject(root or find_root(path), config)
     result = fix_source(source.text, path=path, config=config, project=project)
-    if cache:
+    # A file that failed is tried again by the next run: a failure may be this run's own
+    # (a codemod interrupted, memory short), and must not outlive it.
+    if cache and not result.error:
         cache.put(key, result, {} if result.skipped else project.depends)
     return _read_as(result, source), source
 
@@ -329,7 +436,8 @@ def run(paths: Sequence[str], config: Optional[Config] = None, *, write: bool = 
     ``cache_dir``: reuse results of files unchanged since a run with the same config.
     ``progress(done, total)`` is called as files are done."""
     config = config or Config()
-    files = list(discover(paths, config))
+    unlisted: Dict[str, str] = {}
+    files = list(discover(paths, config, unlisted))
     results: Dict[str, FileResult] = {}
     sources: Dict[str, SourceFile] = {}
     # With a cache, a file unchanged since the last run is answered without screening it,
@@ -355,7 +463,8 @@ def run(paths: Sequence[str], config: Optional[Config] = None, *, write: bool = 
         elif not result.error:  # keep memory small: an unchanged file needs no text
             result = replace(result, before="", after="")
         results[result.path] = result
-    results = {path: results[path] for path in files if path in results}
+    results = {**{path: FileResult(path, error=why) for path, why in unlisted.items()},
+               **{path: results[path] for path in files if path in results}}
     _settle_constants(results, sources, config, root)
 
     # Helper modules, per project: merged into the module's own result when it was fixed too.
