@@ -2,6 +2,7 @@
 hide one."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -283,3 +284,15 @@ def test_every_hunk_has_its_context_in_a_long_repetitive_file() -> None:
         assert all(line.startswith(" ") for line in hunk[:2] + hunk[-3:]), hunk
     assert [line for line in hunks[1] if not line.startswith(" ")] == [
         "-" + before[at].rstrip("\n"), "+" + after[at + 1].rstrip("\n")]
+
+
+def test_a_fix_that_could_not_be_written_is_not_counted_as_fixed(tmp_path: Path) -> None:
+    root = _pytest_project(tmp_path, 'fixtures-module = "tests.fixtures"')
+    target = root / "tests" / "test_login.py"
+    target.chmod(0o444)
+    proc = cli("--no-cache", "--format", "json", ".", cwd=root)
+    assert proc.returncode == 2
+    [record] = [r for r in json.loads(proc.stdout) if r["code"] == "TSF102"]
+    assert not record["fixed"] and "not written" in record["reason"]
+    assert cli("--no-cache", ".", cwd=root).stderr.count("TSF102: 0 fixed, 1 not fixed") == 1
+    assert target.read_text() == LOGIN

@@ -486,7 +486,8 @@ def run(paths: Sequence[str], config: Optional[Config] = None, *, write: bool = 
 
     for path, result in results.items():
         if path in blocked and not result.error:
-            result = replace(result, after=result.before, error=f"not changed: {blocked[path]}")
+            result = _not_written(replace(result, after=result.before),
+                                  f"not changed: {blocked[path]}")
         elif write and result.changed and path not in merged:
             result = _write(result, sources.get(path))
         yield result
@@ -621,8 +622,14 @@ def _write(result: FileResult, source: Optional[SourceFile]) -> FileResult:
         else:
             write_source(result.path, result.after, source.encoding, source.digest)
     except (SourceError, OSError) as exc:
-        return replace(result, error=f"not written: {exc}")
+        return _not_written(result, f"not written: {exc}")
     return result
+
+
+def _not_written(result: FileResult, error: str) -> FileResult:
+    """``result`` with ``error``, its fixes counted as not made (they are not on disk)."""
+    return replace(result, error=error, findings=tuple(
+        replace(f, fixed=False, reason=error) if f.fixed else f for f in result.findings))
 
 
 def write_result(result: FileResult, text: str) -> FileResult:

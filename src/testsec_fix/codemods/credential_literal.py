@@ -508,12 +508,22 @@ class CredentialLiteral(Codemod):
             existing = ctx.project.constants(module)
         last_import = max((n.lineno for n in tree.body
                            if isinstance(n, (ast.Import, ast.ImportFrom))), default=0)
+        # A value inside a larger string that moves too is free once that string has moved:
+        # settled here, so that a second run has nothing left to do. Start from every value
+        # moving; drop the declined ones until nothing changes (the set only shrinks).
+        moving = set(by_value)
+        while True:
+            reasons = {value: self._why_not(ctx, tree, value, by_use.get(value, []), hidden,
+                                            uses, last_import, moving)
+                       for value in by_value}
+            still = {value for value, reason in reasons.items() if not reason}
+            if still == moving:
+                break
+            moving = still
         kept = {}
         for value, sites in by_value.items():
-            reason = self._why_not(ctx, tree, value, by_use.get(value, []), hidden, uses,
-                                   last_import)
-            if reason:
-                self.declined[value] = reason
+            if reasons[value]:
+                self.declined[value] = reasons[value]
             else:
                 kept[value] = sites
         plan = self._names(kept, existing, alias)
@@ -562,7 +572,7 @@ class CredentialLiteral(Codemod):
         return next((n for n in (leaf, f"fake_{leaf}") if n not in used), None)
 
     def _why_not(self, ctx: Context, tree: ast.Module, value: str, mine: List[_Use], hidden,
-                 uses, last_import: int) -> Optional[str]:
+                 uses, last_import: int, moving: Set[str] = frozenset()) -> Optional[str]:
         # A URL or a PEM block holds a credential; the names it is bound to say what it is.
         container = url_password(value) is not None or bool(_PEM.search(value))
         for use in mine:
@@ -593,7 +603,7 @@ class CredentialLiteral(Codemod):
                 return f"a comment inside the literal (line {use.node.lineno}) would be lost"
         pattern = _bounded(value)
         for node, text in hidden + [(u.node, u.node.value) for u in uses
-                                    if u.node.value != value]:
+                                    if u.node.value != value and u.node.value not in moving]:
             if pattern.search(text):
                 return (f"its value is also inside a larger string (line {node.lineno}), "
                         "which the fix cannot follow")

@@ -130,10 +130,13 @@ class SleepPollingLoop(Codemod):
        inherits it;
     3. ``threading.Event.wait(timeout)`` for a loop that only waits for an event;
     4. otherwise a small ``wait_until(predicate, timeout, interval, message)`` helper, which
-       the fix adds to the project's test fixtures module and imports.
+       the fix adds to the project's test helpers (``tests/fixtures/polling.py``,
+       ``tests/polling.py``; a test module outside any package gets its own copy) and
+       imports.
 
     The rewrite keeps the loop's budget (its number of sleeps times the interval) and its
-    failure message; a loop with no bound gains a timeout (``default-timeout``, 60 s).
+    failure, ``self.fail(msg)`` or ``raise AssertionError(msg)`` (what ``wait_until``
+    raises); a loop with no bound gains a timeout (``default-timeout``, 60 s).
 
     ## Why is this bad?
     Each hand-rolled loop re-implements timing, counting and failure reporting, and each gets
