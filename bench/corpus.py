@@ -64,7 +64,8 @@ def census(name: str, version: str, folder: str, work: Path) -> dict:
                                    if not r["fixed"] and not r["suppressed"])
     changed = len({r["path"] for r in records if r["fixed"]})
     return {"name": name, "changed": changed, "fixed": fixed, "declined": declined,
-            "apply": "ok" if check.returncode == 0 else check.stderr.decode()[:80],
+            "apply": "no diff" if not shown.stdout else "ok" if check.returncode == 0 else
+            " ".join(check.stderr.decode().split())[:80],
             "same": same, "again": len(again.stdout.splitlines()),
             "errors": sum(1 for r in records if r["code"] == "error"),
             "exit": (shown.returncode, written.returncode, again.returncode)}
@@ -95,7 +96,8 @@ def main(argv) -> int:
     for r in rows:
         for (code, reason), n in r["declined"].most_common(8):
             print(f"- {r['name']} {code} x{n}: {reason}")
-    return 0 if all(r["apply"] == "ok" and r["same"] and not r["again"] for r in rows) else 1
+    return 0 if all(r["apply"] in ("ok", "no diff") and r["same"] and not r["again"]
+                    for r in rows) else 1
 
 
 if __name__ == "__main__":
