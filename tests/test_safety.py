@@ -9,6 +9,7 @@ import random
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Dict, List
@@ -398,3 +399,22 @@ def test_generated_polling_loops(head, n, interval, exit, after) -> None:
     except SyntaxError:
         return
     _check(source)
+
+
+def test_the_cache_removes_what_a_killed_run_left_in_it(tmp_path: Path) -> None:
+    from testsec_fix.cache import Cache
+    from testsec_fix.config import Config
+    from testsec_fix.model import FileResult
+    cache = Cache(str(tmp_path / "cache"), Config())
+    key = cache.key("tests/test_a.py", b"x = 1\n")
+    folder = tmp_path / "cache" / key[:2]
+    folder.mkdir(parents=True)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = folder / f".testsec-{dead.pid}-abc123.tmp"
+    stale.write_text("{")
+    mine = folder / f".testsec-{os.getpid()}-def456.tmp"
+    mine.write_text("{")
+    cache.put(key, FileResult("tests/test_a.py", "x = 1\n", "x = 1\n"), {})
+    assert not stale.exists() and mine.exists()
+    assert [p.name for p in folder.iterdir() if p.suffix == ".json"] == [key[2:] + ".json"]

@@ -17,6 +17,7 @@ from typing import Dict, Optional, Tuple
 
 from . import __version__
 from .config import Config
+from .source import remove_stale, temp_prefix
 from .model import FileResult, Finding, HelperRequest, ImportRequest
 
 Stamp = Tuple[int, int]  # (size, mtime_ns); (-1, -1) for a file that does not exist
@@ -97,9 +98,16 @@ class Cache:
                     with open(ignore, "w", encoding="utf-8") as fh:
                         fh.write("# Created by testsec-fix\n*\n")
                 self._made.add(folder)
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), suffix=".tmp")
+                remove_stale(folder)  # what a run killed while writing here left
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=temp_prefix(), suffix=".tmp")
+        except OSError:
+            return  # a cache that cannot be written is only slower
+        try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump(entry, fh)
             os.replace(tmp, target)
         except OSError:
-            pass  # a cache that cannot be written is only slower
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass

@@ -127,9 +127,9 @@ def replace_file(path: str, data: bytes) -> None:
         mode = stat.S_IMODE(st.st_mode)
         if not mode & 0o222 or not os.access(path, os.W_OK):
             raise SourceError(f"read-only (mode {mode:04o}); not replaced")
-    _remove_stale(folder)
+    remove_stale(folder)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f"{_TEMP_PREFIX}{os.getpid()}-", suffix=".tmp",
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(), suffix=".tmp",
                                    dir=folder)
     except PermissionError:
         raise SourceError(f"cannot create a file in {folder}: permission denied") from None
@@ -167,7 +167,12 @@ def _chown_like(tmp: str, st: os.stat_result) -> None:
 _swept: Set[str] = set()  # folders whose stale temporary files this process removed
 
 
-def _remove_stale(folder: str) -> None:
+def temp_prefix() -> str:
+    """The prefix of this process's temporary files (``remove_stale`` knows them by it)."""
+    return f"{_TEMP_PREFIX}{os.getpid()}-"
+
+
+def remove_stale(folder: str) -> None:
     """Remove the temporary files that a run killed before it could rename them left in
     ``folder`` (their writer's process is gone); once per folder and process. POSIX only:
     elsewhere a process cannot be asked whether it is alive without signalling it."""
