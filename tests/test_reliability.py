@@ -131,6 +131,8 @@ def test_version_and_usage_name_no_hidden_subcommand(tmp_path: Path) -> None:
     assert usage.returncode == 2
     assert "Usage: testsec-fix [OPTIONS] PATH..." in usage.stderr and " fix " not in usage.stderr
     assert "testsec-fix fix" not in cli("--help", cwd=tmp_path).stdout
+    assert cli("-h", cwd=tmp_path).stdout == cli("--help", cwd=tmp_path).stdout
+    assert cli("explain", "-h", cwd=tmp_path).returncode == 0
 
 
 def test_stdin_prints_the_fixed_text_or_the_diff(tmp_path: Path) -> None:
@@ -153,8 +155,13 @@ def test_stdin_prints_the_fixed_text_or_the_diff(tmp_path: Path) -> None:
     # A fix that needs another file changed cannot be printed: the text comes back as it was.
     (root / "tests" / "fixtures.py").write_text("OTHER = 1\n")
     needs = piped()
-    assert needs.returncode == 2 and needs.stdout == LOGIN
-    assert "stdin input cannot do" in needs.stderr
+    assert needs.returncode == 1 and needs.stdout == LOGIN  # a finding left, with its reason
+    assert "not fixed: the fix needs tests/fixtures.py changed too" in needs.stderr
+    # With no configuration a file outside any package holds its own constants: printed.
+    (root / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    own = piped()
+    assert own.returncode == 1 and "PASSWORD = 'hunter2'" in own.stdout, own.stderr
+    assert "password=PASSWORD" in own.stdout and "1 files scanned" in own.stderr
     alone = subprocess.run([_entry_point(), "-"], cwd=root, input=LOGIN, capture_output=True,
                            text=True, timeout=120)
     assert alone.returncode == 2 and "--stdin-filename" in alone.stderr
@@ -252,8 +259,10 @@ def test_ctrl_c_exits_130_and_leaves_every_file_whole(tmp_path: Path) -> None:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     time.sleep(1.5)
     proc.send_signal(signal.SIGINT)
+    signalled = time.monotonic()
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
+    assert time.monotonic() - signalled < 5, "it waited for the workers' batches"
     assert "interrupted" in err and "Traceback" not in err and "Aborted" not in err
     after = _snapshot(root)
     assert all(after.get(name) == old or b"fixtures." in after.get(name, b"")

@@ -102,10 +102,20 @@ def file_names(tree: ast.AST) -> Set[str]:
     """Every name the code binds or reads anywhere, in any scope: names, parameters, function
     and class names, imports (nested ones too), ``except ... as``, match captures, ``global``
     and ``nonlocal``. A name a rewrite adds must not be one of them."""
+    return _names(tree, reads=True)
+
+
+def bound_names(tree: ast.AST) -> Set[str]:
+    """Every name the code binds anywhere, in any scope (``file_names`` without reads)."""
+    return _names(tree, reads=False)
+
+
+def _names(tree: ast.AST, reads: bool) -> Set[str]:
     names: Set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
-            names.add(node.id)
+            if reads or not isinstance(node.ctx, ast.Load):
+                names.add(node.id)
         elif isinstance(node, ast.arg):
             names.add(node.arg)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):

@@ -59,7 +59,10 @@ def main(args: Optional[Sequence[str]] = None, prog_name: str = "testsec-fix") -
         fix.main(args, prog_name=prog_name)
 
 
-@click.command("testsec-fix", epilog=EPILOG)
+HELP = {"help_option_names": ["-h", "--help"]}
+
+
+@click.command("testsec-fix", epilog=EPILOG, context_settings=HELP)
 @click.version_option(__version__, prog_name="testsec-fix")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(), metavar="PATH...")
 @click.option("--dry-run", "-n", is_flag=True, help="Print the diffs; write nothing.")
@@ -236,10 +239,12 @@ def _from_stdin(path: str, config) -> List[FileResult]:
     results[0] = replace(results[0], encoding=source.encoding)
     needs = [h for h in results[1:] if h.changed or h.error]
     if needs and results[0].changed:
-        results[0] = replace(results[0], after=results[0].before, error=(
-            f"not fixed: the fix needs {_rel(needs[0].path)} changed too, which stdin "
-            f"input cannot do; run testsec-fix on the file"))
-    return results
+        why = (f"not fixed: the fix needs {_rel(needs[0].path)} changed too, which stdin "
+               f"input cannot do; run testsec-fix on the file")
+        return [replace(results[0], after=results[0].before, findings=tuple(
+            replace(f, fixed=False, reason=why) if f.fixed else f
+            for f in results[0].findings))]
+    return results[:1]
 
 
 def _not_test_code(paths: Sequence[str], config) -> None:
@@ -256,14 +261,14 @@ def _test_code(config) -> str:
     return ", ".join([f"{d}/" for d in config.test_dirs] + list(config.test_files))
 
 
-@click.command("list")
+@click.command("list", context_settings=HELP)
 def list_codemods() -> None:
     """List the codemods: code, name, fix safety, summary."""
     for cls in all_codemods():
         click.echo(f"{cls.code}  {cls.name:<24} {_fix(cls):<12} {cls.summary()}")
 
 
-@click.command("explain")
+@click.command("explain", context_settings=HELP)
 @click.argument("code")
 def explain(code: str) -> None:
     """Print the documentation of codemod CODE (e.g. TSF101)."""

@@ -133,25 +133,30 @@ def find_config(start: str) -> Optional[str]:
 
 
 def pytest_testpaths(root: str) -> Tuple[str, ...]:
-    """The folders pytest's own configuration names as where the tests are (``testpaths`` in
-    ``[tool.pytest.ini_options]`` of ``pyproject.toml``, ``[pytest]`` of ``pytest.ini`` or
-    ``tox.ini``, ``[tool:pytest]`` of ``setup.cfg``), in pytest's order of precedence."""
+    """The folders pytest's own configuration names as where the tests are: ``testpaths`` of
+    the first of these that pytest would read (``pytest.ini`` and ``.pytest.ini`` even when
+    they hold no ``[pytest]`` section, ``[tool.pytest.ini_options]`` (or pytest 9's
+    ``[tool.pytest]``) of ``pyproject.toml``,
+    ``[pytest]`` of ``tox.ini``, ``[tool:pytest]`` of ``setup.cfg``)."""
     import configparser
     import shlex
 
-    pyproject = os.path.join(root, "pyproject.toml")
-    try:
-        with open(pyproject, "rb") as fh:
-            table = tomllib.load(fh).get("tool", {}).get("pytest", {}).get("ini_options")
-    except (OSError, tomllib.TOMLDecodeError):
-        table = None
-    candidates = [("pytest.ini", "pytest"), ("tox.ini", "pytest"), ("setup.cfg", "tool:pytest")]
     value: Any = None
-    for name, section in candidates[:1]:
-        value = _ini_option(os.path.join(root, name), section, configparser)
-    if value is None and table is not None:
-        value = table.get("testpaths", [])
-    for name, section in candidates[1:]:
+    for name in ("pytest.ini", ".pytest.ini"):
+        if os.path.isfile(os.path.join(root, name)):
+            value = _ini_option(os.path.join(root, name), "pytest", configparser) or ""
+            break
+    if value is None:
+        try:
+            with open(os.path.join(root, "pyproject.toml"), "rb") as fh:
+                table = tomllib.load(fh).get("tool", {}).get("pytest")
+            # [tool.pytest.ini_options], or pytest 9's native [tool.pytest]
+            table = table.get("ini_options", table) if isinstance(table, dict) else None
+        except (OSError, tomllib.TOMLDecodeError):
+            table = None
+        if isinstance(table, dict):
+            value = table.get("testpaths", [])
+    for name, section in (("tox.ini", "pytest"), ("setup.cfg", "tool:pytest")):
         if value is None:
             value = _ini_option(os.path.join(root, name), section, configparser)
     if isinstance(value, str):
@@ -173,8 +178,21 @@ def _ini_option(path: str, section: str, configparser) -> Optional[str]:
 
 def with_test_folders(config: Config, root: str) -> Config:
     """``config`` also taking for test code the folders pytest's configuration names
-    (``testpaths = ["t"]``: a folder named ``t`` is a test folder), added to ``test-dirs``."""
+    (``testpaths = ["t"]``: a folder named ``t`` is a test folder), added to ``test-dirs``;
+    not ``src`` nor the project's own package (``testpaths = ["mypkg", "tests"]`` for
+    doctests), whose code is not test code."""
+    own = {"src", "lib", _project_package(root)}
     names = [os.path.basename(os.path.normpath(p)) for p in pytest_testpaths(root)]
-    extra = tuple(n for n in names if n and n not in (".", "..") and "*" not in n
-                  and n not in config.test_dirs)
+    extra = tuple(dict.fromkeys(n for n in names if n and n not in (".", "..") and "*" not in n
+                                and n not in own and n not in config.test_dirs))
     return replace(config, test_dirs=config.test_dirs + extra) if extra else config
+
+
+def _project_package(root: str) -> str:
+    """The import name of the project's distribution (``[project] name``), if it says."""
+    try:
+        with open(os.path.join(root, "pyproject.toml"), "rb") as fh:
+            name = tomllib.load(fh).get("project", {}).get("name", "")
+    except (OSError, tomllib.TOMLDecodeError):
+        name = ""
+    return name.replace("-", "_").lower() if isinstance(name, str) else ""

@@ -501,7 +501,13 @@ def fix_text(text: str, path: str, config: Optional[Config] = None,
     config = config or Config()
     project = FileProject(root or find_root(path), config)
     result = fix_source(text, path=path, config=config, project=project)
-    return [result] + [helper for helper, _, _ in helper_modules({path: result}, config, root)]
+    others = []
+    for helper, _, own in helper_modules({path: result}, config, root):
+        if own is not None:  # the file holds its own helpers: they are part of its text
+            result = replace(helper, encoding=result.encoding)
+        else:
+            others.append(helper)
+    return [result] + others
 
 
 def helper_modules(results: Mapping[str, FileResult], config: Config,
@@ -600,6 +606,9 @@ def _map(todo: List[str], config: Config, root: Optional[str], jobs: int,
             yield from results
     except BaseException:  # Ctrl-C (or the caller stopped): do not wait for the rest
         pool.shutdown(wait=False, cancel_futures=True)
+        # Nor for the batches running: a worker writes only the cache, by atomic renames.
+        for worker in list((getattr(pool, "_processes", None) or {}).values()):
+            worker.terminate()
         raise
     pool.shutdown()
 
@@ -711,10 +720,6 @@ def helper_module(project: FileProject, module: str, requests: Sequence[HelperRe
         else:
             wanted.append(request)
     after = text
-    # A file holding its own helpers (no package to import them from) gets its constants
-    # after its imports, where a reader looks for them and before any use at import time.
-    own = [r for r in wanted if r.value is not None] if module.startswith(OWN_FILE) else []
-    wanted = [r for r in wanted if r not in own]
     if wanted:
         requests = list(dict.fromkeys(i for r in wanted for i in r.imports))
         if existing is None and base is None:  # a new module: nothing to merge imports with
@@ -730,9 +735,13 @@ def helper_module(project: FileProject, module: str, requests: Sequence[HelperRe
             code = imports.apply(cst.parse_module(text), requests)
             newline = code.default_newline
             after = code.code.rstrip("\r\n") + newline
-        after += _definitions(tree, wanted).replace("\n", newline)
-    if own:
-        after = _constants_after_imports(after, own)
+        if module.startswith(OWN_FILE):
+            # A file holding its own helpers (no package to import them from) gets them
+            # after its imports: where a reader looks, and before any use at import time
+            # (``unittest.main()`` at its end, a module-level call).
+            after = _after_imports(after, wanted)
+        else:
+            after += _definitions(tree, wanted).replace("\n", newline)
     # A module that is also a fixed file of the run keeps its own findings.
     findings = base[0].findings if base is not None else ()
     return FileResult(path, original, after, findings=findings,
@@ -740,20 +749,41 @@ def helper_module(project: FileProject, module: str, requests: Sequence[HelperRe
                       encoding=encoding, digest=existing.digest if existing else ""), existing
 
 
-def _constants_after_imports(text: str, constants: List[HelperRequest]) -> str:
-    """``text`` with ``constants`` defined after its last top-level import (else after its
-    docstring, else at its top), a blank line apart from what comes before."""
+def _after_imports(text: str, wanted: List[HelperRequest]) -> str:
+    """``text`` with the ``wanted`` constants, then functions, after its last top-level
+    import (else after its docstring, else after its leading comments: a shebang, a coding
+    cookie, a licence), laid out as pycodestyle asks (two blank lines around a function)."""
     lines = split_lines(text)
-    newline = next((line[len(line.rstrip("\r\n")):] for line in lines
-                    if line.endswith(("\n", "\r"))), "\n")
+    nl = next((line[len(line.rstrip("\r\n")):] for line in lines
+               if line.endswith(("\n", "\r"))), "\n")
     body = ast.parse(text).body
     anchors = [n for n in body if isinstance(n, (ast.Import, ast.ImportFrom))] or \
         [n for n in body[:1] if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)
          and isinstance(n.value.value, str)]
-    at = anchors[-1].end_lineno if anchors else 0
-    block = "".join(r.source.strip("\n") + newline for r in constants)
-    block = newline + block if at else block + newline + newline
-    return "".join(lines[:at]) + block + "".join(lines[at:])
+    if anchors:
+        at = anchors[-1].end_lineno or 0
+    else:
+        at = 0
+        for k, line in enumerate(lines):
+            if line.lstrip().startswith("#"):
+                at = k + 1
+            elif line.strip():
+                break
+    constants = [r for r in wanted if r.value is not None]
+    functions = [r for r in wanted if r.value is None]
+    block = "".join(r.source.strip("\n") + nl for r in constants)
+    block += "".join(nl + nl + r.source.strip("\n").replace("\n", nl) + nl for r in functions)
+    if at and constants:
+        block = nl + block
+    rest = lines[at:]
+    while rest and not rest[0].strip():
+        rest.pop(0)
+    if rest:
+        first = next((n for n in body if n.lineno > at), None)
+        gap = 2 if functions or isinstance(
+            first, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else 1
+        block += nl * gap
+    return "".join(lines[:at]) + block.lstrip("\r\n" if not at else "") + "".join(rest)
 
 
 def _definitions(tree: ast.Module, wanted: List[HelperRequest]) -> str:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
 
 
-
 @dataclass(frozen=True)
 class Finding:
     """One thing a codemod saw: fixed (``fixed=True``) or left alone with a ``reason``.
@@ -115,7 +114,8 @@ def _unified(a: list, b: list, old: str, new: str, n: int = 3) -> list:
     low = max(0, head - n)
     keep = max(0, tail - n)
     out = []
-    for line in _unified_diff(a[low:len(a) - keep], b[low:len(b) - keep], old, new, n):
+    for line in _unified_diff(a[low:len(a) - keep], b[low:len(b) - keep], old, new, n,
+                              low == 0, keep == 0):
         match = _HUNK.match(line)
         if match and low:
             line = (f"@@ -{int(match.group(1)) + low}{match.group(2)} "
@@ -125,15 +125,21 @@ def _unified(a: list, b: list, old: str, new: str, n: int = 3) -> list:
 
 
 _GIT_LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
-def _unified_diff(a: list, b: list, old: str, new: str, n: int):
-    """``difflib.unified_diff`` without its "popular line" heuristic (autojunk): in a long
-    part, lines such as ``)`` that occur often were left unmatched, and a hunk could end
-    without the trailing context ``git apply`` needs to place it."""
-    groups = difflib.SequenceMatcher(None, a, b, autojunk=False).get_grouped_opcodes(n)
-    started = False
-    for group in groups:
-        if not started:
-            started = True
+
+
+def _unified_diff(a: list, b: list, old: str, new: str, n: int, at_start: bool = True,
+                  at_end: bool = True):
+    """``difflib.unified_diff`` whose every hunk has its ``n`` lines of context where the
+    file goes on (``at_start``/``at_end``: whether ``a`` and ``b`` begin and end the file).
+    difflib's "popular line" heuristic (autojunk) can leave lines such as ``)`` unmatched in
+    a long part, and a hunk then ends without the context ``git apply`` needs to place it:
+    such a diff is made again without the heuristic (slower, so only then)."""
+    groups = list(difflib.SequenceMatcher(None, a, b).get_grouped_opcodes(n))
+    if not all(_placed(g, len(a), len(b), n, at_start, at_end) for g in groups):
+        groups = list(difflib.SequenceMatcher(None, a, b, autojunk=False)
+                      .get_grouped_opcodes(n))
+    for k, group in enumerate(groups):
+        if k == 0:
             yield f"--- {old}\n"
             yield f"+++ {new}\n"
         first, last = group[0], group[-1]
@@ -146,6 +152,18 @@ def _unified_diff(a: list, b: list, old: str, new: str, n: int):
                 yield from ("-" + line for line in a[i1:i2])
             if tag in ("replace", "insert"):
                 yield from ("+" + line for line in b[j1:j2])
+
+
+def _placed(group: list, len_a: int, len_b: int, n: int, at_start: bool,
+            at_end: bool) -> bool:
+    """Whether a hunk has ``n`` lines of context before and after it, or is at the file's
+    start or end."""
+    first, last = group[0], group[-1]
+    start = first[0] == "equal" and first[2] - first[1] >= n or \
+        at_start and first[1] == 0 and first[3] == 0
+    end = last[0] == "equal" and last[2] - last[1] >= n or \
+        at_end and last[2] == len_a and last[4] == len_b
+    return start and end
 
 
 def _range(start: int, stop: int) -> str:

@@ -98,7 +98,9 @@ class FileProject:
         (``pkg/tests``, ``tests``), ``fixtures.<leaf>`` where ``fixtures`` is a package, the
         ``fixtures`` module where one exists, else a module ``<leaf>`` of its own there. A
         file outside any package (pytest's rootdir layout: no ``__init__.py``, nothing to
-        import from under every import mode) holds its helpers itself (``own_module``)."""
+        import from under every import mode), in a package not importable from the project
+        root, or in a package chain with no test folder holds its helpers itself
+        (``own_module``)."""
         configured = self.config.fixtures_module
         if leaf == CREDENTIALS_MODULE and self.config.credentials_module:
             return self.config.credentials_module
@@ -107,11 +109,15 @@ class FileProject:
         if not self.config.is_test_path(path):
             return None
         name = self.module_name(path)
-        if not name:
+        if not name or not self.is_module(path, name):
+            # Outside any package, or in one not importable from the project root (a src
+            # layout's src/pkg/tests): the file holds its helpers itself.
             return own_module(path)
         packages = name.split(".")[:-1]
         marks = [i for i, part in enumerate(packages) if part in self.config.test_dirs]
-        top = ".".join(packages[: marks[0] + 1] if marks else packages)
+        if not marks:  # a test module among the package's own code: nothing of it to extend
+            return own_module(path)
+        top = ".".join(packages[: marks[0] + 1])
         fixtures = f"{top}.fixtures"
         if self.is_package(fixtures):
             return f"{fixtures}.{leaf}"

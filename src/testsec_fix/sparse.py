@@ -51,13 +51,16 @@ def make_sparse(lines: List[str], tree: ast.Module, keep: Set[ast.stmt]) -> Opti
 
     ``keep`` holds top-level statements, or statements directly in a top-level class body:
     a class with kept body statements keeps its header and those statements only. Imports
-    are always kept. ``None`` when nothing would be marked (parse the text as it is).
+    and the module's docstring are always kept (an import added goes after the docstring).
+    ``None`` when nothing would be marked (parse the text as it is).
     """
     kept: Set[int] = set()
     dropped: Set[int] = set()
     for node in tree.body:
         span = statement_lines(node)
-        if node in keep or isinstance(node, (ast.Import, ast.ImportFrom)):
+        if node in keep or isinstance(node, (ast.Import, ast.ImportFrom)) or (
+                node is tree.body[0] and isinstance(node, ast.Expr)
+                and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
             kept.update(span)
             continue
         inner = [s for s in getattr(node, "body", ()) if s in keep] \

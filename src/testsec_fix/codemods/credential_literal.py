@@ -12,7 +12,7 @@ from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from ..astutil import ast_bindings, file_names, string_constants
+from ..astutil import ast_bindings, file_names
 from ..codemod import Codemod, Context
 from ..config import Config
 from ..model import Finding, HelperRequest
@@ -452,12 +452,16 @@ class CredentialLiteral(Codemod):
         seen = set()
         module = ctx.project.fixtures_module(ctx.path, CREDENTIALS_MODULE) or \
             ctx.config.credentials_module
+        self.defined: Dict[str, str] = {}  # own file: value -> the constant defining it
         if module and module.startswith(OWN_FILE):
-            # A file holding its own constants: their definitions are where they belong.
-            seen = {(n.value.lineno, n.value.col_offset) for n in tree.body
-                    if isinstance(n, ast.Assign) and len(n.targets) == 1
-                    and isinstance(n.targets[0], ast.Name)
-                    and isinstance(n.value, ast.Constant)}
+            # A file holding its own constants: their definitions (``NAME = 'value'`` at its
+            # top level, named as constants are) are where they belong.
+            for n in tree.body:
+                if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(
+                        n.targets[0], ast.Name) and n.targets[0].id.isupper() and isinstance(
+                        n.value, ast.Constant) and isinstance(n.value.value, str):
+                    seen.add((n.value.lineno, n.value.col_offset))
+                    self.defined.setdefault(n.value.value, n.targets[0].id)
         by_value: Dict[str, List[Tuple[ast.AST, str]]] = {}
         for node, name, literal in (site for unit in units(tree)
                                     if lines.intersection(statement_lines(unit))
@@ -501,21 +505,32 @@ class CredentialLiteral(Codemod):
         by_use: Dict[str, List[_Use]] = {}
         for use in uses:
             by_use.setdefault(use.node.value, []).append(use)
-        if module.startswith(OWN_FILE):  # this file's own constants, and no name it uses
+        if module.startswith(OWN_FILE):  # new names only, none the file uses
             existing = dict.fromkeys(file_names(tree), "")
-            existing.update(string_constants(tree))
+            self.declined.update(
+                (v, f"the file binds {self.defined[v]} to this value already: use it")
+                for v in by_value if v in self.defined)
+            by_value = {v: s for v, s in by_value.items() if v not in self.defined}
         else:
             existing = ctx.project.constants(module)
-        last_import = max((n.lineno for n in tree.body
+        last_import = max((n.end_lineno or n.lineno for n in tree.body
                            if isinstance(n, (ast.Import, ast.ImportFrom))), default=0)
         # A value inside a larger string that moves too is free once that string has moved:
         # settled here, so that a second run has nothing left to do. Start from every value
         # moving; drop the declined ones until nothing changes (the set only shrinks).
+        checks = {value: self._why_not(ctx, tree, value, by_use.get(value, []), uses,
+                                       last_import) for value in by_value}
+        near: Dict[str, Optional[str]] = {}  # the data-file check, once per value
+
+        def data_files(value: str) -> Optional[str]:
+            if value not in near:
+                near[value] = self._why_not_near(ctx, value, uses)
+            return near[value]
+
         moving = set(by_value)
         while True:
-            reasons = {value: self._why_not(ctx, tree, value, by_use.get(value, []), hidden,
-                                            uses, last_import, moving)
-                       for value in by_value}
+            reasons = {value: before or self._inside_larger(value, hidden, uses, moving) or
+                       data_files(value) for value, before in checks.items()}
             still = {value for value, reason in reasons.items() if not reason}
             if still == moving:
                 break
@@ -571,8 +586,22 @@ class CredentialLiteral(Codemod):
         leaf = module.rpartition(".")[2]
         return next((n for n in (leaf, f"fake_{leaf}") if n not in used), None)
 
-    def _why_not(self, ctx: Context, tree: ast.Module, value: str, mine: List[_Use], hidden,
-                 uses, last_import: int, moving: Set[str] = frozenset()) -> Optional[str]:
+    @staticmethod
+    def _inside_larger(value: str, hidden, uses, moving: Set[str]) -> Optional[str]:
+        """The value inside a larger string that stays (one that moves too does not count:
+        its uses all become the constant)."""
+        pattern = _bounded(value)
+        for node, text in hidden + [(u.node, u.node.value) for u in uses
+                                    if u.node.value != value and u.node.value not in moving]:
+            if pattern.search(text):
+                return (f"its value is also inside a larger string (line {node.lineno}), "
+                        "which the fix cannot follow")
+        return None
+
+    def _why_not(self, ctx: Context, tree: ast.Module, value: str, mine: List[_Use], uses,
+                 last_import: int) -> Optional[str]:
+        """Why ``value`` may not move, from its own uses (then come the larger strings,
+        which depend on what else moves, and the data files next to the test)."""
         # A URL or a PEM block holds a credential; the names it is bound to say what it is.
         container = url_password(value) is not None or bool(_PEM.search(value))
         for use in mine:
@@ -596,17 +625,15 @@ class CredentialLiteral(Codemod):
             unit = _unit_of(tree, use.node, top=True)
             later = isinstance(unit, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
                 line >= statement_lines(unit.body[0]).start
-            if line < last_import and not later:
+            if line <= last_import and not later:
                 return f"its value is used before the imports end (line {line})"
         for use in mine:
             if use.node.end_lineno != use.node.lineno and _has_comment(ctx, use.node):
                 return f"a comment inside the literal (line {use.node.lineno}) would be lost"
-        pattern = _bounded(value)
-        for node, text in hidden + [(u.node, u.node.value) for u in uses
-                                    if u.node.value != value and u.node.value not in moving]:
-            if pattern.search(text):
-                return (f"its value is also inside a larger string (line {node.lineno}), "
-                        "which the fix cannot follow")
+        return None
+
+    def _why_not_near(self, ctx: Context, value: str, uses) -> Optional[str]:
+        """The value in a data file next to the test, which the fix cannot follow."""
         files = [f for f in ctx.project.data_files_with(ctx.path, value)
                  if self._read_by_test(ctx, f, uses)]
         if files:

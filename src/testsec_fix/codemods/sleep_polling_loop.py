@@ -15,7 +15,8 @@ from .. import catalog
 from ..codemod import Codemod, Context
 from ..cstutil import (assigned_names, bound_by, comments, dotted, is_string_literal,
                        names_read, negate, number, walk, walk_all)
-from ..astutil import ast_bindings, ast_dotted, called_as, file_names, lines_naming
+from ..astutil import (ast_bindings, ast_dotted, bound_names, called_as, file_names,
+                       lines_naming)
 from ..imports import module_bindings
 from ..model import HelperRequest, ImportRequest
 from ..project import resolve_ast_expr
@@ -245,6 +246,7 @@ class _Rewriter(cst.CSTTransformer):
         self.sleepers = _sleepers(self.bindings)
         self.local: Set[str] = set()  # sleep names the current function binds itself
         self._file_names: Optional[Set[str]] = None
+        self._bound: Optional[Set[str]] = None
         self._file_strings: Optional[List[str]] = None
         self.helpers = catalog.load(ctx.config)
         self.this_module = ctx.project.module_name(ctx.path) or "<this module>"
@@ -344,6 +346,19 @@ class _Rewriter(cst.CSTTransformer):
         module = self.ctx.project.fixtures_module(self.ctx.path)
         return bool(module) and self.ctx.project.is_module(self.ctx.path, module) \
             or self.module.code_for_node(fn).strip() == WAIT_UNTIL.strip()
+
+    def _own_wait_until(self) -> bool:
+        """Whether this file may hold the generic helper: it binds ``wait_until`` nowhere,
+        or only as that very helper (a copy added by an earlier loop or run)."""
+        if "wait_until" not in self.bound():
+            return True
+        helper = ast.dump(ast.parse(WAIT_UNTIL).body[0])
+        found = [n for n in ast.walk(self.ctx.tree) if isinstance(n, ast.FunctionDef)
+                 and n.name == "wait_until"]
+        return len(found) == 1 and found[0] in self.ctx.tree.body and \
+            ast.dump(found[0]) == helper and bound_names(ast.Module(
+                [n for n in self.ctx.tree.body if n is not found[0]], [])) \
+            .isdisjoint({"wait_until"})
 
     # -- class reachability ----------------------------------------------------------------
     def class_reaches(self, cls: cst.ClassDef, owner: str) -> bool:
@@ -986,7 +1001,7 @@ class _Rewriter(cst.CSTTransformer):
         when the statements are something else."""
         if len(stmts) == 1 and m.matches(stmts[0], m.SimpleStatementLine(body=[m.Raise(
                 exc=m.Name("AssertionError") | m.Call(func=m.Name("AssertionError")),
-                cause=None)])) and not _rebinds(self.ctx.tree, "AssertionError"):
+                cause=None)])) and "AssertionError" not in self.bound():
             exc = stmts[0].body[0].exc
             if isinstance(exc, cst.Name) or not exc.args:
                 return None
@@ -1262,6 +1277,9 @@ class _Rewriter(cst.CSTTransformer):
         if not module:
             raise Decline("no fixtures module for the wait_until helper (set fixtures-module "
                           "in [tool.testsec-fix])")
+        if self.ctx.project.is_module(self.ctx.path, module) and not self._own_wait_until():
+            raise Decline("this file, where the wait_until helper would go, binds the name "
+                          "wait_until to something else")
         exits = self._exits(plan.probe)
         values = exits.values
         if plan.style == "exit" and values and exits.bare:
@@ -1411,6 +1429,12 @@ class _Rewriter(cst.CSTTransformer):
             self._file_strings = [n.value for n in ast.walk(self.ctx.tree)
                                   if isinstance(n, ast.Constant) and isinstance(n.value, str)]
         return self._file_strings
+
+    def bound(self) -> Set[str]:
+        """Every name the whole file binds, in any scope."""
+        if self._bound is None:
+            self._bound = bound_names(self.ctx.tree)
+        return self._bound
 
     def file_names(self) -> Set[str]:
         """Every name the whole file binds or reads (not only the parts given to LibCST)."""
@@ -1694,12 +1718,3 @@ def _sleep_in_loop(node: ast.AST, sleepers: Set[str]) -> bool:
         in_loop = in_loop or isinstance(current, (ast.For, ast.While, ast.AsyncFor))
         stack.extend((child, in_loop) for child in ast.iter_child_nodes(current))
     return False
-
-
-def _rebinds(tree: ast.Module, name: str) -> bool:
-    """Whether the file binds ``name`` anywhere (a builtin it shadows then)."""
-    return any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)
-               or isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-               and n.name == name
-               or isinstance(n, ast.alias) and (n.asname or n.name.split(".")[0]) == name
-               for n in ast.walk(tree))
