@@ -262,7 +262,7 @@ def test_ctrl_c_exits_130_and_leaves_every_file_whole(tmp_path: Path) -> None:
     signalled = time.monotonic()
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert time.monotonic() - signalled < 5, "it waited for the workers' batches"
+    assert time.monotonic() - signalled < 15, "it waited for the workers' batches"
     assert "interrupted" in err and "Traceback" not in err and "Aborted" not in err
     after = _snapshot(root)
     assert all(after.get(name) == old or b"fixtures." in after.get(name, b"")
