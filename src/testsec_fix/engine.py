@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import json
 import os
 import sys
 from collections import defaultdict
@@ -352,7 +353,7 @@ def run(paths: Sequence[str], config: Optional[Config] = None, *, write: bool = 
             result = replace(result, before="", after="")
         results[result.path] = result
     results = {path: results[path] for path in files if path in results}
-    _settle_constants(results, sources, config, root)
+    _settle_constants(results, sources, config, root, cache_dir)
 
     # Helper modules, per project: merged into the module's own result when it was fixed too.
     created: List[FileResult] = []
@@ -415,10 +416,11 @@ def helper_modules(results: Mapping[str, FileResult], config: Config,
 
 
 def _settle_constants(results: Dict[str, FileResult], sources: Dict[str, SourceFile],
-                      config: Config, root: Optional[str]) -> None:
+                      config: Config, root: Optional[str],
+                      cache_dir: Optional[str] = None) -> None:
     """Two files of one run must not ask for one constant name with two values (nor for one
     value under two names): a file that does is fixed again (in path order) knowing what the
-    files before it asked for."""
+    files before it asked for, or its result so fixed is taken from the cache."""
     claimed: Dict[str, Dict[str, Dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
 
     def clash(result: FileResult, mine: Dict[str, Dict[str, str]]) -> bool:
@@ -437,10 +439,7 @@ def _settle_constants(results: Dict[str, FileResult], sources: Dict[str, SourceF
         project_root = root or find_root(path)
         mine = claimed[project_root]
         if clash(result, mine) and path in sources:
-            source = sources[path]
-            project = FileProject(project_root, config, claimed=mine)
-            result = _read_as(fix_source(source.text, path=path, config=config,
-                                         project=project), source)
+            result = _fix_claimed(path, sources[path], config, project_root, mine, cache_dir)
             if clash(result, mine):  # pragma: no cover - the codemod avoids claimed names
                 result = replace(result, after=result.before, helpers=(),
                                  error="not changed: its constant names clash with another "
@@ -449,6 +448,24 @@ def _settle_constants(results: Dict[str, FileResult], sources: Dict[str, SourceF
         for request in result.helpers:
             if request.value is not None:
                 mine[request.module][request.name] = request.value
+
+
+def _fix_claimed(path: str, source: SourceFile, config: Config, project_root: str,
+                 claimed: Mapping[str, Mapping[str, str]],
+                 cache_dir: Optional[str]) -> FileResult:
+    """The file fixed knowing the constants the files before it ``claimed`` (module: name:
+    value); cached under its content and those constants."""
+    cache = _cache(cache_dir, config) if cache_dir else None
+    key = cache.key(path, source.digest.encode() + b"\0claimed\0" + json.dumps(
+        claimed, sort_keys=True).encode()) if cache else ""
+    hit = cache.get(key, path, source.text) if cache else None
+    if hit is not None:
+        return _read_as(hit, source)
+    project = FileProject(project_root, config, claimed=claimed)
+    result = fix_source(source.text, path=path, config=config, project=project)
+    if cache:
+        cache.put(key, result, project.depends)
+    return _read_as(result, source)
 
 
 def _from_cache(todo: List[str], config: Config, cache_dir: str):
