@@ -299,10 +299,12 @@ def _fix_file(path: str, config: Config, root: Optional[str],
     cache = _cache(cache_dir, config) if cache_dir else None
     key = cache.key(path, source.digest.encode()) if cache else ""
     project = FileProject(root or find_root(path), config)
-    result = fix_source(source.text, path=path, config=config, project=project)
+    # The diff's hunks are worked out here, in a worker, and kept with the result.
+    result = _read_as(fix_source(source.text, path=path, config=config, project=project),
+                      source).with_hunks()
     if cache:
         cache.put(key, result, {} if result.skipped else project.depends)
-    return _read_as(result, source), source
+    return result, source
 
 
 @functools.lru_cache(maxsize=4)
@@ -462,10 +464,11 @@ def _fix_claimed(path: str, source: SourceFile, config: Config, project_root: st
     if hit is not None:
         return _read_as(hit, source)
     project = FileProject(project_root, config, claimed=claimed)
-    result = fix_source(source.text, path=path, config=config, project=project)
+    result = _read_as(fix_source(source.text, path=path, config=config, project=project),
+                      source).with_hunks()
     if cache:
         cache.put(key, result, project.depends)
-    return _read_as(result, source)
+    return result
 
 
 def _from_cache(todo: List[str], config: Config, cache_dir: str):

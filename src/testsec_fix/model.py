@@ -6,9 +6,11 @@ results cross process boundaries (they are picklable).
 from __future__ import annotations
 
 import difflib
+import hashlib
+import itertools
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, Optional, Tuple
 
 
@@ -67,6 +69,9 @@ class FileResult:
     digest: str = ""  # sha256 of the file's bytes as read (what a later write checks)
     # A helper module: the (file, dotted module name) requests it answers, set by the run.
     requested: Tuple[Tuple[str, str], ...] = ()
+    # The diff's hunks as worked out already (by a worker, or read from the cache): (the
+    # fingerprint of the texts they were made from, the hunks). Used for those texts only.
+    hunks: Tuple[str, str] = field(default=("", ""), compare=False, repr=False)
 
     @property
     def changed(self) -> bool:
@@ -79,9 +84,25 @@ class FileResult:
             return ""
         name = relpath or self.path
         old = "/dev/null" if self.created else f"a/{name}"
+        texts = self._texts()
+        known, hunks = self.hunks
+        if known != _fingerprint(*texts):
+            hunks = "".join(_unified(*map(_lines, texts)))
+        return f"--- {old}\n+++ b/{name}\n{hunks}"
+
+    def with_hunks(self) -> "FileResult":
+        """This result with its diff's hunks worked out, for ``diff`` to use (a worker
+        works them out, the cache keeps them)."""
+        if not self.changed:
+            return self
+        texts = self._texts()
+        return replace(self, hunks=(_fingerprint(*texts),
+                                    "".join(_unified(*map(_lines, texts)))))
+
+    def _texts(self) -> Tuple[str, str]:
+        """The texts the diff compares: a file with a BOM shows it."""
         bom = "\ufeff" if self.encoding == "utf-8-sig" else ""
-        before = _lines(bom + self.before if self.before else "")
-        return "".join(_unified(before, _lines(bom + self.after), old, f"b/{name}"))
+        return (bom + self.before if self.before else "", bom + self.after)
 
     def diff_bytes(self, relpath: Optional[str] = None) -> bytes:
         """The diff in the file's encoding (a latin-1 file's patch holds latin-1 bytes)."""
@@ -108,15 +129,24 @@ def common_ends(a: list, b: list) -> Tuple[int, int]:
 _HUNK = re.compile(r"^@@ -(\d+)((?:,\d+)?) \+(\d+)((?:,\d+)?) @@")
 
 
-def _unified(a: list, b: list, old: str, new: str, n: int = 3) -> list:
-    """``difflib.unified_diff`` of the part between the common head and tail (a rewrite
-    changes a few places in a long file; matching all of it is the slow part)."""
+def _fingerprint(before: str, after: str) -> str:
+    """Tells the texts a diff was made from."""
+    digest = hashlib.sha256(f"{len(before)}:".encode())
+    for text in (before, after):
+        digest.update(text.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def _unified(a: list, b: list, n: int = 3) -> list:
+    """The hunks of ``difflib.unified_diff`` (not its two header lines), matching only the
+    part between the common head and tail (a rewrite changes a few places in a long file;
+    matching all of it is the slow part)."""
     head, tail = common_ends(a, b)
     low = max(0, head - n)
     keep = max(0, tail - n)
     out = []
-    for line in difflib.unified_diff(a[low:len(a) - keep], b[low:len(b) - keep], old, new,
-                                     n=n):
+    for line in itertools.islice(difflib.unified_diff(a[low:len(a) - keep],
+                                                      b[low:len(b) - keep], n=n), 2, None):
         match = _HUNK.match(line)
         if match and low:
             line = (f"@@ -{int(match.group(1)) + low}{match.group(2)} "
