@@ -6,7 +6,9 @@ reading, worker processes, the helper modules rewrites ask for, and writing.
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
+import gc
 import hashlib
 import json
 import os
@@ -55,10 +57,29 @@ def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = 
     comment on that line would (``--interactive`` builds a file from the fixes accepted
     this way, so imports and helpers follow them); they come back not fixed, with reason
     ``LEFT``, and not suppressed."""
+    with _no_gc():
+        return _fix_source(text, path, config or Config(), project, leave)
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused: the trees of a big file are millions of objects,
+    which it would walk again and again while they are built (a third of the time); they
+    hold no cycles to collect."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _fix_source(text: str, path: str, config: Config, project: Optional["Project"],
+                leave: AbstractSet[Tuple[str, int]]) -> FileResult:
     import libcst as cst
 
     from .codemod import Context, NoProject
-    config = config or Config()
     project = project or NoProject()
     test_code = config.is_test_path(path)
     triggered = [cls() for cls in selected_codemods(config)
@@ -77,9 +98,10 @@ def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = 
     checked: List[Finding] = []
     suppressions = suppress.parse(text)
     covered = suppressions.plus(leave) if leave else suppressions
+    shared: Dict[str, object] = {}  # what the codemods work out once for the file
     for codemod in triggered:
         ctx = Context(path=path, config=config, tree=tree, text=text, project=project,
-                      code=codemod.code, suppressions=covered)
+                      code=codemod.code, suppressions=covered, shared=shared)
         try:
             codemod.check(tree, ctx)
             checked.extend(ctx.findings)
