@@ -96,3 +96,32 @@ def test_configured_words_and_ignored_names() -> None:
     assert "pin=creds.PIN" in result.after
     assert "password='hunter22'" in result.after
     assert [f.line for f in result.findings] == [2]
+
+
+def test_a_warm_run_fixes_no_file_again_and_follows_the_files_before(
+        tmp_path: Path, monkeypatch) -> None:
+    """A file whose constant names clash with an earlier file's is fixed again knowing them;
+    a re-run takes that result from the cache, until a file before it asks for others."""
+    from testsec_fix import engine
+
+    root = _project(tmp_path, {
+        "pkg/tests/test_a.py": "def test_a(client):\n    client.login(password='alpha-1')\n",
+        "pkg/tests/test_b.py": "def test_b(client):\n    client.login(password='beta-2')\n",
+    })
+    cache = str(tmp_path / "cache")
+
+    def after() -> dict:
+        results = run([str(root / "pkg")], Config(), root=str(root), cache_dir=cache)
+        return {Path(r.path).name: r.after for r in results}
+
+    first = after()
+    assert "password=credentials.PASSWORD_2" in first["test_b.py"]
+    calls = []
+    real = engine.fix_source
+    monkeypatch.setattr(engine, "fix_source", lambda *a, **k: calls.append(k) or real(*a, **k))
+    assert after() == first
+    assert calls == []
+    # test_a no longer asks for PASSWORD: test_b's cached result (made knowing it) is stale.
+    (root / "pkg/tests/test_a.py").write_text(
+        "def test_a(client):\n    client.login(token='alpha-1')\n")
+    assert "password=credentials.PASSWORD)" in after()["test_b.py"]

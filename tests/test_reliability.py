@@ -9,12 +9,14 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from test_cli import _entry_point, _snapshot, cli
 from testsec_fix import Config, fix_source
+from testsec_fix.model import FileResult
 from testsec_fix.project import FileProject
 
 LOGIN = '''\
@@ -88,6 +90,29 @@ def test_every_spelling_of_a_path_gives_the_same_result_with_the_cache(tmp_path:
     assert "2 would change" in proc.stderr
     assert cli("tests/", cwd=root).returncode == 1
     assert "fixtures.PASSWORD" in (root / "tests" / "test_login.py").read_text()
+
+
+def test_a_re_run_shows_the_diffs_a_run_without_the_cache_shows(tmp_path: Path) -> None:
+    """A result's diff is worked out once and kept in the cache; a file with a BOM or in
+    latin-1 gets the same diff from there."""
+    root = _pytest_project(tmp_path, 'fixtures-module = "tests.fixtures"')
+    (root / "tests" / "test_bom.py").write_bytes(b"\xef\xbb\xbf" + LOGIN.encode())
+    (root / "tests" / "test_latin.py").write_bytes(
+        b"# -*- coding: latin-1 -*-\n# caf\xe9\n" + LOGIN.encode())
+    fresh = subprocess.run([_entry_point(), "--dry-run", "--no-cache", "."], cwd=root,
+                           capture_output=True)
+    assert fresh.returncode == 1 and b"\xef\xbb\xbf" in fresh.stdout
+    for _ in range(2):  # the run that fills the cache, then one that reads it
+        again = subprocess.run([_entry_point(), "--dry-run", "."], cwd=root,
+                               capture_output=True)
+        assert again.stdout == fresh.stdout
+
+
+def test_a_kept_diff_serves_only_the_texts_it_was_made_from() -> None:
+    result = FileResult("t.py", "a = 1\n", "a = 2\n").with_hunks()
+    assert result.diff() == FileResult("t.py", "a = 1\n", "a = 2\n").diff()
+    for other in (replace(result, after="a = 3\n"), replace(result, encoding="utf-8-sig")):
+        assert other.diff() == replace(other, hunks=("", "")).diff() != result.diff()
 
 
 # -- exit codes, as ruff's ---------------------------------------------------------------------

@@ -78,7 +78,8 @@ class Cache:
             error=entry["error"], skipped=entry["skipped"],
             helpers=tuple(HelperRequest(**{**h, "imports": tuple(ImportRequest(**i)
                                                                  for i in h["imports"])})
-                          for h in entry["helpers"]))
+                          for h in entry["helpers"]),
+            hunks=tuple(entry.get("hunks", ("", ""))))  # type: ignore[arg-type]
 
     def put(self, key: str, result: FileResult, depends: Dict[str, Stamp]) -> None:
         entry = {
@@ -86,6 +87,7 @@ class Cache:
             "findings": [asdict(f) for f in result.findings],
             "error": result.error, "skipped": result.skipped,
             "helpers": [asdict(h) for h in result.helpers],
+            "hunks": list(result.hunks),
             "depends": depends,
         }
         target = self._file(key)

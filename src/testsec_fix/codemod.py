@@ -9,15 +9,19 @@ import ast
 import inspect
 import re
 from dataclasses import dataclass, field
-from typing import ClassVar, Dict, List, Optional, Protocol, Set, Tuple, Union
+from typing import (Callable, ClassVar, Dict, List, Optional, Protocol, Set, Tuple, TypeVar,
+                    Union)
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from .astutil import file_names, walk
 from .config import Config
 from .model import Finding, HelperRequest, ImportRequest
 from .sparse import split_lines
 from .suppress import NONE, Suppressions
+
+T = TypeVar("T")
 
 
 
@@ -82,9 +86,11 @@ class Context:
     code: str = ""  # the codemod's code, for findings
     line_map: Optional[List[int]] = None  # parsed line -> original line (sparse parsing)
     suppressions: Suppressions = NONE  # the file's ``# testsec: ignore`` comments
+    # What the file's codemods work out once, for all of them (one dict per file: the
+    # engine gives each codemod's context the same): lines, nodes, names, strings.
+    shared: Dict[str, object] = field(default_factory=dict)
     _positions: Optional[Dict[cst.CSTNode, object]] = None
     _module: Optional[cst.Module] = None
-    _lines: Optional[List[str]] = None  # of ``text``, when a column needs them
 
     def bind(self, module: cst.Module, line_map: Optional[List[int]]) -> None:
         self._module, self._positions, self.line_map = module, None, line_map
@@ -143,12 +149,33 @@ class Context:
                                      self.column(line, getattr(node, "col_offset", 0)),
                                      message, False, reason))
 
+    def _once(self, what: str, make: Callable[[], T]) -> T:
+        if what not in self.shared:
+            self.shared[what] = make()
+        return self.shared[what]  # type: ignore[return-value]
+
     @property
     def lines(self) -> List[str]:
         """The lines of the original file (split once, when first asked for)."""
-        if self._lines is None:
-            self._lines = split_lines(self.text)
-        return self._lines
+        return self._once("lines", lambda: split_lines(self.text))
+
+    @property
+    def nodes(self) -> List[ast.AST]:
+        """Every node of ``tree``, in ``ast.walk``'s order (walked once: a big file's tree
+        has hundreds of thousands)."""
+        return self._once("nodes", lambda: walk(self.tree))
+
+    @property
+    def names(self) -> Set[str]:
+        """Every name the file binds or reads, anywhere (``astutil.file_names``)."""
+        return self._once("names", lambda: file_names(self.nodes))
+
+    @property
+    def strings(self) -> List[str]:
+        """The value of every string constant in the file (docstrings too)."""
+        return self._once("strings", lambda: [n.value for n in self.nodes
+                                              if isinstance(n, ast.Constant)
+                                              and isinstance(n.value, str)])
 
     def column(self, line: int, offset: int) -> int:
         """``ast`` counts columns in UTF-8 bytes; findings count characters, as LibCST."""

@@ -6,8 +6,11 @@ reading, worker processes, the helper modules rewrites ask for, and writing.
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
+import gc
 import hashlib
+import json
 import os
 import sys
 import threading
@@ -64,7 +67,8 @@ def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = 
     config = config or Config()
     project = project or NoProject()
     try:
-        return _fix_source(text, path, config, project, leave)
+        with _no_gc():
+            return _fix_source(text, path, config, project, leave)
     except RecursionError:
         pass
     try:
@@ -76,10 +80,25 @@ def fix_source(text: str, *, path: str = "<string>", config: Optional[Config] = 
             f"too deeply nested to rewrite safely ({levels or 'too many'} levels); file "
             f"left alone"))
     try:
-        return _deep(_fix_source, text, path, config, project, leave)
+        with _no_gc():
+            return _deep(_fix_source, text, path, config, project, leave)
     except RecursionError as exc:  # not for want of stack: a recursion without end
         return FileResult(path, text, text,
                           error=_crashed(getattr(exc, "codemod", "testsec-fix"), exc))
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused: the trees of a big file are millions of objects,
+    which it would walk again and again while they are built (a third of the time); they
+    hold no cycles to collect."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # Recursion allowed for a deeply nested file, and the stack of the thread that does it.
@@ -170,9 +189,10 @@ def _fix_source(text: str, path: str, config: Config, project: "Project",
     checked: List[Finding] = []
     suppressions = suppress.parse(text)
     covered = suppressions.plus(leave) if leave else suppressions
+    shared: Dict[str, object] = {}  # what the codemods work out once for the file
     for codemod in triggered:
         ctx = Context(path=path, config=config, tree=tree, text=text, project=project,
-                      code=codemod.code, suppressions=covered)
+                      code=codemod.code, suppressions=covered, shared=shared)
         try:
             codemod.check(tree, ctx)
             checked.extend(ctx.findings)
@@ -407,12 +427,14 @@ def _fix_file(path: str, config: Config, root: Optional[str],
     cache = _cache(cache_dir, config) if cache_dir else None
     key = cache.key(path, source.digest.encode()) if cache else ""
     project = FileProject(root or find_root(path), config)
-    result = fix_source(source.text, path=path, config=config, project=project)
+    # The diff's hunks are worked out here, in a worker, and kept with the result.
+    result = _read_as(fix_source(source.text, path=path, config=config, project=project),
+                      source).with_hunks()
     # A file that failed is tried again by the next run: a failure may be this run's own
     # (a codemod interrupted, memory short), and must not outlive it.
     if cache and not result.error:
         cache.put(key, result, {} if result.skipped else project.depends)
-    return _read_as(result, source), source
+    return result, source
 
 
 @functools.lru_cache(maxsize=4)
@@ -465,7 +487,7 @@ def run(paths: Sequence[str], config: Optional[Config] = None, *, write: bool = 
         results[result.path] = result
     results = {**{path: FileResult(path, error=why) for path, why in unlisted.items()},
                **{path: results[path] for path in files if path in results}}
-    _settle_constants(results, sources, config, root)
+    _settle_constants(results, sources, config, root, cache_dir)
 
     # Helper modules, per project: merged into the module's own result when it was fixed too.
     created: List[FileResult] = []
@@ -535,10 +557,11 @@ def helper_modules(results: Mapping[str, FileResult], config: Config,
 
 
 def _settle_constants(results: Dict[str, FileResult], sources: Dict[str, SourceFile],
-                      config: Config, root: Optional[str]) -> None:
+                      config: Config, root: Optional[str],
+                      cache_dir: Optional[str] = None) -> None:
     """Two files of one run must not ask for one constant name with two values (nor for one
     value under two names): a file that does is fixed again (in path order) knowing what the
-    files before it asked for."""
+    files before it asked for, or its result so fixed is taken from the cache."""
     claimed: Dict[str, Dict[str, Dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
 
     def clash(result: FileResult, mine: Dict[str, Dict[str, str]]) -> bool:
@@ -557,10 +580,7 @@ def _settle_constants(results: Dict[str, FileResult], sources: Dict[str, SourceF
         project_root = root or find_root(path)
         mine = claimed[project_root]
         if clash(result, mine) and path in sources:
-            source = sources[path]
-            project = FileProject(project_root, config, claimed=mine)
-            result = _read_as(fix_source(source.text, path=path, config=config,
-                                         project=project), source)
+            result = _fix_claimed(path, sources[path], config, project_root, mine, cache_dir)
             if clash(result, mine):  # pragma: no cover - the codemod avoids claimed names
                 result = replace(result, after=result.before, helpers=(),
                                  error="not changed: its constant names clash with another "
@@ -569,6 +589,25 @@ def _settle_constants(results: Dict[str, FileResult], sources: Dict[str, SourceF
         for request in result.helpers:
             if request.value is not None:
                 mine[request.module][request.name] = request.value
+
+
+def _fix_claimed(path: str, source: SourceFile, config: Config, project_root: str,
+                 claimed: Mapping[str, Mapping[str, str]],
+                 cache_dir: Optional[str]) -> FileResult:
+    """The file fixed knowing the constants the files before it ``claimed`` (module: name:
+    value); cached under its content and those constants."""
+    cache = _cache(cache_dir, config) if cache_dir else None
+    key = cache.key(path, source.digest.encode() + b"\0claimed\0" + json.dumps(
+        claimed, sort_keys=True).encode()) if cache else ""
+    hit = cache.get(key, path, source.text) if cache else None
+    if hit is not None:
+        return _read_as(hit, source)
+    project = FileProject(project_root, config, claimed=claimed)
+    result = _read_as(fix_source(source.text, path=path, config=config, project=project),
+                      source).with_hunks()
+    if cache:
+        cache.put(key, result, project.depends)
+    return result
 
 
 def _from_cache(todo: List[str], config: Config, cache_dir: str):

@@ -6,9 +6,10 @@ results cross process boundaries (they are picklable).
 from __future__ import annotations
 
 import difflib
+import hashlib
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, Optional, Tuple
 
 
@@ -66,6 +67,9 @@ class FileResult:
     digest: str = ""  # sha256 of the file's bytes as read (what a later write checks)
     # A helper module: the (file, dotted module name) requests it answers, set by the run.
     requested: Tuple[Tuple[str, str], ...] = ()
+    # The diff's hunks as worked out already (by a worker, or read from the cache): (the
+    # fingerprint of the texts they were made from, the hunks). Used for those texts only.
+    hunks: Tuple[str, str] = field(default=("", ""), compare=False, repr=False)
 
     @property
     def changed(self) -> bool:
@@ -78,9 +82,25 @@ class FileResult:
             return ""
         name = relpath or self.path
         old = "/dev/null" if self.created else f"a/{name}"
+        texts = self._texts()
+        known, hunks = self.hunks
+        if known != _fingerprint(*texts):
+            hunks = "".join(_unified(*map(_lines, texts)))
+        return f"--- {old}\n+++ b/{name}\n{hunks}"
+
+    def with_hunks(self) -> "FileResult":
+        """This result with its diff's hunks worked out, for ``diff`` to use (a worker
+        works them out, the cache keeps them)."""
+        if not self.changed:
+            return self
+        texts = self._texts()
+        return replace(self, hunks=(_fingerprint(*texts),
+                                    "".join(_unified(*map(_lines, texts)))))
+
+    def _texts(self) -> Tuple[str, str]:
+        """The texts the diff compares: a file with a BOM shows it."""
         bom = "\ufeff" if self.encoding == "utf-8-sig" else ""
-        before = _lines(bom + self.before if self.before else "")
-        return "".join(_unified(before, _lines(bom + self.after), old, f"b/{name}"))
+        return (bom + self.before if self.before else "", bom + self.after)
 
     def diff_bytes(self, relpath: Optional[str] = None) -> bytes:
         """The diff in the file's encoding (a latin-1 file's patch holds latin-1 bytes)."""
@@ -107,15 +127,23 @@ def common_ends(a: list, b: list) -> Tuple[int, int]:
 _HUNK = re.compile(r"^@@ -(\d+)((?:,\d+)?) \+(\d+)((?:,\d+)?) @@")
 
 
-def _unified(a: list, b: list, old: str, new: str, n: int = 3) -> list:
-    """``difflib.unified_diff`` of the part between the common head and tail (a rewrite
-    changes a few places in a long file; matching all of it is the slow part)."""
+def _fingerprint(before: str, after: str) -> str:
+    """Tells the texts a diff was made from."""
+    digest = hashlib.sha256(f"{len(before)}:".encode())
+    for text in (before, after):
+        digest.update(text.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def _unified(a: list, b: list, n: int = 3) -> list:
+    """The hunks of ``difflib.unified_diff`` (not its two header lines), matching only the
+    part between the common head and tail (a rewrite changes a few places in a long file;
+    matching all of it is the slow part)."""
     head, tail = common_ends(a, b)
     low = max(0, head - n)
     keep = max(0, tail - n)
     out = []
-    for line in _unified_diff(a[low:len(a) - keep], b[low:len(b) - keep], old, new, n,
-                              low == 0, keep == 0):
+    for line in _hunks(a[low:len(a) - keep], b[low:len(b) - keep], n, low == 0, keep == 0):
         match = _HUNK.match(line)
         if match and low:
             line = (f"@@ -{int(match.group(1)) + low}{match.group(2)} "
@@ -127,21 +155,18 @@ def _unified(a: list, b: list, old: str, new: str, n: int = 3) -> list:
 _GIT_LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
 
 
-def _unified_diff(a: list, b: list, old: str, new: str, n: int, at_start: bool = True,
-                  at_end: bool = True):
-    """``difflib.unified_diff`` whose every hunk has its ``n`` lines of context where the
-    file goes on (``at_start``/``at_end``: whether ``a`` and ``b`` begin and end the file).
-    difflib's "popular line" heuristic (autojunk) can leave lines such as ``)`` unmatched in
-    a long part, and a hunk then ends without the context ``git apply`` needs to place it:
-    such a diff is made again without the heuristic (slower, so only then)."""
+def _hunks(a: list, b: list, n: int, at_start: bool = True, at_end: bool = True):
+    """The hunks of ``difflib.unified_diff`` (no header lines), each with its ``n`` lines of
+    context where the file goes on (``at_start``/``at_end``: whether ``a`` and ``b`` begin
+    and end the file). difflib's "popular line" heuristic (autojunk) can leave lines such as
+    ``)`` unmatched in a long part, and a hunk then ends without the context ``git apply``
+    needs to place it: such a diff is made again without the heuristic (slower, so only
+    then)."""
     groups = list(difflib.SequenceMatcher(None, a, b).get_grouped_opcodes(n))
     if not all(_placed(g, len(a), len(b), n, at_start, at_end) for g in groups):
         groups = list(difflib.SequenceMatcher(None, a, b, autojunk=False)
                       .get_grouped_opcodes(n))
-    for k, group in enumerate(groups):
-        if k == 0:
-            yield f"--- {old}\n"
-            yield f"+++ {new}\n"
+    for group in groups:
         first, last = group[0], group[-1]
         yield (f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@\n")
         for tag, i1, i2, j1, j2 in group:

@@ -2,17 +2,18 @@
 from __future__ import annotations
 
 import ast
+import bisect
 import fnmatch
 import functools
 import io
 import os
 import re
 import tokenize
-from typing import Dict, Iterator, List, Optional, Set, Tuple
+from typing import AbstractSet, Dict, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from ..astutil import ast_bindings, file_names
+from ..astutil import ast_bindings, match_lines
 from ..codemod import Codemod, Context
 from ..config import Config
 from ..model import Finding, HelperRequest
@@ -51,11 +52,17 @@ class Screen:
             self.WORD = re.compile("|".join([Screen.WORD.pattern]
                                             + [re.escape(w) for w in words]), re.I)
         self.words, self.ignore = words, ignore
+        # Where ``search`` can pass at all: a word, a URL, a key block (found in one scan).
+        self.hint = re.compile(self.WORD.pattern + "|://|PRIVATE KEY-----", re.I)
     AFTER = re.compile(r"\w*['\"]?\]?\s*(?::|==|!=|=)")
     BEFORE = re.compile(r"(?:==|!=)\s*[\w.\[\]'\"]*$")
 
     IDENT = re.compile(r"\w*")
     HEAD = re.compile(r"\w*\Z")
+
+    def lines(self, text: str, lines: List[str]) -> Set[int]:
+        """The numbers of the lines (``text`` split in ``lines``) ``search`` passes."""
+        return {n for n in match_lines(self.hint, text) if self.search(lines[n - 1])}
 
     def search(self, text: str) -> bool:
         if "PRIVATE KEY-----" in text or url_password(text) is not None:
@@ -215,13 +222,15 @@ class _Use:
         self.node, self.role, self.name = node, role, name
 
 
-def _uses(tree: ast.Module) -> Tuple[List[_Use], List[Tuple[ast.AST, str]]]:
-    """The string constants of the file (docstrings left out), each with its role, and the
-    larger strings (f-string parts, bytes) a value may hide in."""
+def _uses(nodes: List[ast.AST]) -> Tuple[List[_Use], List[Tuple[ast.AST, str]]]:
+    """The string constants of the file (all its ``nodes``; docstrings left out), each with
+    its role, and the larger strings (f-string parts, bytes) a value may hide in."""
     roles: Dict[int, Tuple[str, str]] = {}
     skip: set = set()
     hidden: List[Tuple[ast.AST, str]] = []
-    for node in ast.walk(tree):
+    for node in nodes:
+        if type(node) not in _ROLE_GIVERS:
+            continue  # (most nodes: names, attributes, contexts)
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             body = node.body
             if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
@@ -270,10 +279,16 @@ def _uses(tree: ast.Module) -> Tuple[List[_Use], List[Tuple[ast.AST, str]]]:
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns:
             for sub in ast.walk(node.returns):
                 roles[id(sub)] = ("annotation", "")
-    uses = [_Use(node, *roles.get(id(node), ("value", ""))) for node in ast.walk(tree)
-            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    uses = [_Use(node, *roles.get(id(node), ("value", ""))) for node in nodes
+            if type(node) is ast.Constant and isinstance(node.value, str)
             and id(node) not in skip]
     return uses, hidden
+
+
+# The kinds of node ``_uses`` reads (the tree comes from ``ast.parse``: exact types).
+_ROLE_GIVERS = frozenset({ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef,
+                          ast.JoinedStr, ast.Constant, ast.Dict, ast.Subscript, ast.Call,
+                          ast.Compare, ast.Assign, ast.AnnAssign, ast.arg})
 
 
 def constant_name(name: str, value: str) -> str:
@@ -306,6 +321,39 @@ def render_constant(name: str, value: str, limit: int) -> str:
 
 def _bounded(value: str) -> "re.Pattern[str]":
     return re.compile(r"(?<!\w)%s(?!\w)" % re.escape(value))
+
+
+_WORD = re.compile(r"\w+")
+
+
+class _Larger:
+    """The strings a value may hide in: the larger strings (f-string parts, bytes), then
+    the file's string constants; indexed by the words they hold, so that finding one that
+    holds a value reads only those sharing its rarest word (a value found as a whole word
+    run, ``_bounded``, has each of its words whole in that string too)."""
+
+    def __init__(self, hidden: List[Tuple[ast.AST, str]], uses: List[_Use]) -> None:
+        self.texts = [(node, text, False) for node, text in hidden] + \
+            [(use.node, use.node.value, True) for use in uses]
+        self.words: Dict[str, List[int]] = {}
+        for k, (_, text, _) in enumerate(self.texts):
+            for word in set(_WORD.findall(text)):
+                self.words.setdefault(word, []).append(k)
+
+    def holding(self, value: str,
+                moving: AbstractSet[str] = frozenset()) -> Optional[ast.AST]:
+        """The first node whose string holds ``value`` as a whole and is not one of its
+        own uses, nor a use of a value in ``moving`` (those all become a constant); None if
+        none does."""
+        words = set(_WORD.findall(value))
+        candidates = min((self.words.get(w, []) for w in words), key=len) if words \
+            else range(len(self.texts))
+        pattern = _bounded(value)
+        for k in candidates:
+            node, text, use = self.texts[k]
+            if not (use and (text == value or text in moving)) and pattern.search(text):
+                return node
+        return None
 
 
 class _Replace(cst.CSTTransformer):
@@ -448,7 +496,7 @@ class CredentialLiteral(Codemod):
         extra, ignore = _vocabulary(ctx.config)
         screen = _screen(extra, ignore)
         # Only statements with a candidate line are walked.
-        lines = {n for n, line in enumerate(ctx.lines, start=1) if screen.search(line)}
+        lines = screen.lines(ctx.text, ctx.lines)
         seen = set()
         module = ctx.project.fixtures_module(ctx.path, CREDENTIALS_MODULE) or \
             ctx.config.credentials_module
@@ -496,8 +544,9 @@ class CredentialLiteral(Codemod):
         """value -> the reference that replaces it (``credentials.ADMIN_PASS``); the values
         left alone get their reason in ``self.declined``."""
         self.declined: Dict[str, str] = {}
-        uses, hidden = _uses(tree)
-        alias = self._alias(tree, module)
+        uses, hidden = _uses(ctx.nodes)
+        self.units = _Units(tree)
+        alias = self._alias(tree, ctx, module)
         if alias is None:
             self.declined.update((v, "the name 'credentials' is taken in this file")
                                  for v in by_value)
@@ -506,7 +555,7 @@ class CredentialLiteral(Codemod):
         for use in uses:
             by_use.setdefault(use.node.value, []).append(use)
         if module.startswith(OWN_FILE):  # new names only, none the file uses
-            existing = dict.fromkeys(file_names(tree), "")
+            existing = dict.fromkeys(ctx.names, "")
             self.declined.update(
                 (v, f"the file binds {self.defined[v]} to this value already: use it")
                 for v in by_value if v in self.defined)
@@ -518,19 +567,27 @@ class CredentialLiteral(Codemod):
         # A value inside a larger string that moves too is free once that string has moved:
         # settled here, so that a second run has nothing left to do. Start from every value
         # moving; drop the declined ones until nothing changes (the set only shrinks).
-        checks = {value: self._why_not(ctx, tree, value, by_use.get(value, []), uses,
-                                       last_import) for value in by_value}
+        checks = {value: self._why_not(ctx, value, by_use.get(value, []), last_import)
+                  for value in by_value}
+        larger = _Larger(hidden, uses)
+        strings = set(by_use)
         near: Dict[str, Optional[str]] = {}  # the data-file check, once per value
+
+        def inside_larger(value: str, moving: Set[str]) -> Optional[str]:
+            node = larger.holding(value, moving)
+            return None if node is None else (
+                f"its value is also inside a larger string (line {node.lineno}), "  # type: ignore[attr-defined]
+                "which the fix cannot follow")
 
         def data_files(value: str) -> Optional[str]:
             if value not in near:
-                near[value] = self._why_not_near(ctx, value, uses)
+                near[value] = self._why_not_near(ctx, value, strings)
             return near[value]
 
         moving = set(by_value)
         while True:
-            reasons = {value: before or self._inside_larger(value, hidden, uses, moving) or
-                       data_files(value) for value, before in checks.items()}
+            reasons = {value: before or inside_larger(value, moving) or data_files(value)
+                       for value, before in checks.items()}
             still = {value for value, reason in reasons.items() if not reason}
             if still == moving:
                 break
@@ -549,7 +606,7 @@ class CredentialLiteral(Codemod):
         self.module, self.alias = module, alias
         for value in plan:
             for use in by_use[value]:
-                self.keep.add(_unit_of(tree, use.node))
+                self.keep.add(self.units.of(use.node))
         return plan
 
     @staticmethod
@@ -558,20 +615,26 @@ class CredentialLiteral(Codemod):
         """value -> reference: an existing constant of that value, or a new name (after the
         first name the value is bound to; ``_2``, ``_3`` when taken by another value)."""
         taken = dict(existing)
+        first: Dict[str, str] = {}  # value: its first name (in sorted order)
+        for name, value in sorted(taken.items(), reverse=True):
+            first[value] = name
+        tried: Dict[str, int] = {}  # base name: the last suffix found taken or taken now
         plan = {}
         for value, sites in kept.items():
-            name = next((n for n, v in sorted(taken.items()) if v == value), None)
+            name = first.get(value)
             if name is None:
                 base = constant_name(sites[0][1], value)
-                name, k = base, 1
+                k = tried.get(base, 1)
+                name = base if k == 1 else f"{base}_{k}"
                 while name in taken:
                     k += 1
                     name = f"{base}_{k}"
-                taken[name] = value
+                tried[base] = k
+                taken[name], first[value] = value, name
             plan[value] = f"{alias}.{name}" if alias else name
         return plan
 
-    def _alias(self, tree: ast.Module, module: str) -> Optional[str]:
+    def _alias(self, tree: ast.Module, ctx: Context, module: str) -> Optional[str]:
         """The name the module is (or will be) imported as: its module-level import, or its
         leaf if the file binds or reads that name nowhere (a parameter, a nested import...);
         '' where the constants live in this very file (referred to by their bare names)."""
@@ -582,26 +645,15 @@ class CredentialLiteral(Codemod):
             if path == module:
                 self.imported = True
                 return bound
-        used = file_names(tree)
+        used = ctx.names
         leaf = module.rpartition(".")[2]
         return next((n for n in (leaf, f"fake_{leaf}") if n not in used), None)
 
-    @staticmethod
-    def _inside_larger(value: str, hidden, uses, moving: Set[str]) -> Optional[str]:
-        """The value inside a larger string that stays (one that moves too does not count:
-        its uses all become the constant)."""
-        pattern = _bounded(value)
-        for node, text in hidden + [(u.node, u.node.value) for u in uses
-                                    if u.node.value != value and u.node.value not in moving]:
-            if pattern.search(text):
-                return (f"its value is also inside a larger string (line {node.lineno}), "
-                        "which the fix cannot follow")
-        return None
-
-    def _why_not(self, ctx: Context, tree: ast.Module, value: str, mine: List[_Use], uses,
+    def _why_not(self, ctx: Context, value: str, mine: List[_Use],
                  last_import: int) -> Optional[str]:
-        """Why ``value`` may not move, from its own uses (then come the larger strings,
-        which depend on what else moves, and the data files next to the test)."""
+        """Why ``value`` (whose uses are ``mine``) may not move, from its own uses; then
+        come the larger strings (which depend on what else moves) and the data files next to
+        the test (``_why_not_near``)."""
         # A URL or a PEM block holds a credential; the names it is bound to say what it is.
         container = url_password(value) is not None or bool(_PEM.search(value))
         for use in mine:
@@ -622,7 +674,7 @@ class CredentialLiteral(Codemod):
                         "is not a credential")
             # Above the last import only a function's body may use it (it runs later);
             # its defaults and decorators run with the module.
-            unit = _unit_of(tree, use.node, top=True)
+            unit = self.units.of(use.node, top=True)
             later = isinstance(unit, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
                 line >= statement_lines(unit.body[0]).start
             if line <= last_import and not later:
@@ -632,10 +684,11 @@ class CredentialLiteral(Codemod):
                 return f"a comment inside the literal (line {use.node.lineno}) would be lost"
         return None
 
-    def _why_not_near(self, ctx: Context, value: str, uses) -> Optional[str]:
-        """The value in a data file next to the test, which the fix cannot follow."""
+    def _why_not_near(self, ctx: Context, value: str, strings: Set[str]) -> Optional[str]:
+        """The value in a data file next to the test, which the fix cannot follow.
+        ``strings``: every string constant's value in the file."""
         files = [f for f in ctx.project.data_files_with(ctx.path, value)
-                 if self._read_by_test(ctx, f, uses)]
+                 if self._read_by_test(ctx, f, strings)]
         if files:
             where = os.path.relpath(files[0], os.path.dirname(os.path.abspath(ctx.path)))
             more = f" and {len(files) - 1} more" if len(files) > 1 else ""
@@ -644,7 +697,7 @@ class CredentialLiteral(Codemod):
         return None
 
     @staticmethod
-    def _read_by_test(ctx: Context, file: str, uses: List[_Use]) -> bool:
+    def _read_by_test(ctx: Context, file: str, strings: Set[str]) -> bool:
         """Whether the test may read a data file below its folder: one in its own folder, or
         one whose name (without extensions) or folder the test names in a string (Nova's
         API samples: ``sample_dir = 'os-evacuate'``, ``'server-evacuate-req'``)."""
@@ -652,43 +705,62 @@ class CredentialLiteral(Codemod):
         if len(parts) == 1:
             return True
         named = set(parts[:-1]) | {parts[-1].split(".", 1)[0]}
-        return any(use.node.value in named for use in uses)
+        return not named.isdisjoint(strings)
 
     def _too_long(self, ctx: Context, tree: ast.Module, plan: Dict[str, str],
                   by_use: Dict[str, List[_Use]]) -> bool:
         """Leave alone the values whose replacement would make a line too long (longer than
         the limit and than it was) and that line cannot be broken (``wrap``); whether any
-        was."""
+        was. The statements are checked in order; a value left alone has the statements
+        holding its uses checked again, from the first of them on."""
         lines = [line.rstrip("\r\n") for line in ctx.lines]
         limit = ctx.config.max_line_length
+        edits: Dict[ast.stmt, List[Tuple[ast.Constant, str]]] = {}
+        on_line: Dict[int, List[str]] = {}  # line: the values used there, in plan order
+        for value, ref in plan.items():
+            for use in by_use[value]:
+                edits.setdefault(self.units.of(use.node), []).append((use.node, ref))
+                on_line.setdefault(use.node.lineno, []).append(value)
+        order = sorted(edits, key=lambda u: u.lineno)
+        place = {unit: k for k, unit in enumerate(order)}
+        # A statement's edits: its first line too long with no place to break (number,
+        # length), and whether a line of it needs breaking.
+        checked: Dict[ast.stmt, Tuple[Optional[Tuple[int, int]], bool]] = {}
         dropped = False
-        while True:
-            self.wraps = False  # whether a line of this plan needs breaking
-            edits: Dict[ast.stmt, List[Tuple[ast.Constant, str]]] = {}
-            for value, ref in plan.items():
-                for use in by_use[value]:
-                    edits.setdefault(_unit_of(tree, use.node), []).append((use.node, ref))
-            over = None
-            for unit in sorted(edits, key=lambda u: u.lineno):
-                over = self._unwrappable(ctx, lines, statement_lines(unit), edits[unit], limit)
-                if over:
-                    break
+        k = 0  # the statements before the k-th are checked and fit
+        while k < len(order):
+            unit = order[k]
+            if unit in edits and unit not in checked:
+                checked[unit] = self._unwrappable(ctx, lines, statement_lines(unit),
+                                                  edits[unit], limit)
+            over = checked[unit][0] if unit in edits else None
             if over is None:
-                return dropped
+                k += 1
+                continue
             number, size = over
-            value = next(v for v in plan for u in by_use[v] if u.node.lineno == number)
+            value = next(v for v in on_line[number] if v in plan)
             del plan[value]
             dropped = True
             self.declined[value] = (f"line {number} would be {size} characters long "
                                     f"(more than {limit}) with no place to break it")
+            gone = {id(use.node) for use in by_use[value]}
+            for unit in {self.units.of(use.node) for use in by_use[value]}:
+                edits[unit] = [e for e in edits[unit] if id(e[0]) not in gone]
+                if not edits[unit]:
+                    del edits[unit]
+                checked.pop(unit, None)
+                k = min(k, place[unit])
+        self.wraps = any(checked[unit][1] for unit in edits)  # a line of the plan breaks
+        return dropped
 
     def _unwrappable(self, ctx: Context, lines: List[str], span: range,
                      edits: List[Tuple[ast.Constant, str]],
-                     limit: int) -> Optional[Tuple[int, int]]:
+                     limit: int) -> Tuple[Optional[Tuple[int, int]], bool]:
         """The first line of a statement (``span``) that the replacements (``edits``) make
-        too long, and that cannot be broken: its number and new length; else ``None``. The
-        edits are made from the last up, so the rows above each keep their place; a literal
-        over several rows joins them into one, and the rows below move up."""
+        too long, and that cannot be broken: its number and new length (else ``None``); and
+        whether a line needs breaking. The edits are made from the last up, so the rows
+        above each keep their place; a literal over several rows joins them into one, and
+        the rows below move up."""
         rows = lines[span.start - 1:span.stop - 1]
         grown: Dict[int, int] = {}  # index in rows -> number of the line an edit lands on
         for node, ref in sorted(edits, key=lambda e: (e[0].lineno, e[0].col_offset),
@@ -700,13 +772,14 @@ class CredentialLiteral(Codemod):
             rows[i:j + 1] = [rows[i][:start] + ref + rows[j][end:]]
             grown = {(k - (j - i) if k > i else k): n for k, n in grown.items()}
             grown[i] = first
+        wraps = False
         for i, number in sorted(grown.items(), reverse=True):
             if len(rows[i]) > limit and len(rows[i]) > len(lines[number - 1]):
                 wrapped = wrap_rows(rows, i, limit)
                 if wrapped is None:
-                    return number, len(rows[i])
-                rows, self.wraps = wrapped, True
-        return None
+                    return (number, len(rows[i])), wraps
+                rows, wraps = wrapped, True
+        return None, wraps
 
     def regions(self, tree: ast.Module, ctx: Context):
         return self.keep  # the statements holding a use of a value that moves
@@ -747,18 +820,42 @@ def _screen(words: Tuple[str, ...], ignore: Tuple[str, ...]) -> Screen:
     return Screen(words, ignore)
 
 
-def _unit_of(tree: ast.Module, node: ast.AST, top: bool = False) -> ast.stmt:
-    """The top-level statement (or statement of a top-level class body, unless ``top``)
-    holding ``node``."""
-    line = node.lineno  # type: ignore[attr-defined]
-    for stmt in tree.body:
-        if line in statement_lines(stmt):
-            if isinstance(stmt, ast.ClassDef) and not top:
-                for inner in stmt.body:
-                    if line in statement_lines(inner):
-                        return inner
-            return stmt
-    raise LookupError(line)
+class _Units:
+    """The statement of a file holding a node, found by its line (bisected, not searched:
+    a big file asks for thousands)."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.top = self._spans(tree.body)
+        self.inner: Dict[ast.ClassDef, Tuple[List[int], List[Tuple[range, ast.stmt]]]] = {}
+
+    @staticmethod
+    def _spans(body: List[ast.stmt]) -> Tuple[List[int], List[Tuple[range, ast.stmt]]]:
+        spans = [(statement_lines(stmt), stmt) for stmt in body]
+        return [span.start for span, _ in spans], spans
+
+    @staticmethod
+    def _find(found: Tuple[List[int], List[Tuple[range, ast.stmt]]],
+              line: int) -> Optional[ast.stmt]:
+        """The first statement whose lines hold ``line`` (statements on one line, ``a = 1;
+        b = 2``, share it: the first is taken)."""
+        starts, spans = found
+        k = bisect.bisect_right(starts, line) - 1
+        while k > 0 and line in spans[k - 1][0]:
+            k -= 1
+        return spans[k][1] if k >= 0 and line in spans[k][0] else None
+
+    def of(self, node: ast.AST, top: bool = False) -> ast.stmt:
+        """The top-level statement holding ``node``, or the statement of a top-level class
+        body holding it (unless ``top``)."""
+        line = node.lineno  # type: ignore[attr-defined]
+        stmt = self._find(self.top, line)
+        if stmt is None:
+            raise LookupError(line)
+        if isinstance(stmt, ast.ClassDef) and not top:
+            if stmt not in self.inner:
+                self.inner[stmt] = self._spans(stmt.body)
+            return self._find(self.inner[stmt], line) or stmt
+        return stmt
 
 
 def _has_comment(ctx: Context, node: ast.AST) -> bool:

@@ -15,8 +15,8 @@ from .. import catalog
 from ..codemod import Codemod, Context
 from ..cstutil import (assigned_names, bound_by, comments, dotted, is_string_literal,
                        names_read, negate, number, walk, walk_all)
-from ..astutil import (ast_bindings, ast_dotted, bound_names, called_as, file_names,
-                       lines_naming)
+from ..astutil import (ast_bindings, ast_dotted, bound_names, called_as, lines_naming,
+                       walk as ast_walk)
 from ..imports import module_bindings
 from ..model import HelperRequest, ImportRequest
 from ..project import resolve_ast_expr
@@ -245,9 +245,7 @@ class _Rewriter(cst.CSTTransformer):
         self.bindings = module_bindings(module)
         self.sleepers = _sleepers(self.bindings)
         self.local: Set[str] = set()  # sleep names the current function binds itself
-        self._file_names: Optional[Set[str]] = None
         self._bound: Optional[Set[str]] = None
-        self._file_strings: Optional[List[str]] = None
         self.helpers = catalog.load(ctx.config)
         self.this_module = ctx.project.module_name(ctx.path) or "<this module>"
         self.classes: List[cst.ClassDef] = []
@@ -255,6 +253,7 @@ class _Rewriter(cst.CSTTransformer):
         self.lines = [line.rstrip("\r\n") for line in split_lines(module.code)]
         self.shadows: Dict[str, Tuple[catalog.Helper, cst.FunctionDef, List[str]]] = {}
         self.kept: Set[cst.FunctionDef] = set()  # shadowing methods a suppression keeps
+        self.string_hits: Dict[str, bool] = {}  # pattern: a string of the file matches it
         self.indent_unit = module.default_indent
 
     # sleep recognition
@@ -353,12 +352,11 @@ class _Rewriter(cst.CSTTransformer):
         if "wait_until" not in self.bound():
             return True
         helper = ast.dump(ast.parse(WAIT_UNTIL).body[0])
-        found = [n for n in ast.walk(self.ctx.tree) if isinstance(n, ast.FunctionDef)
+        found = [n for n in self.ctx.nodes if isinstance(n, ast.FunctionDef)
                  and n.name == "wait_until"]
         return len(found) == 1 and found[0] in self.ctx.tree.body and \
-            ast.dump(found[0]) == helper and bound_names(ast.Module(
-                [n for n in self.ctx.tree.body if n is not found[0]], [])) \
-            .isdisjoint({"wait_until"})
+            ast.dump(found[0]) == helper and "wait_until" not in bound_names(
+                ast_walk(ast.Module([n for n in self.ctx.tree.body if n is not found[0]], [])))
 
     # -- class reachability ----------------------------------------------------------------
     def class_reaches(self, cls: cst.ClassDef, owner: str) -> bool:
@@ -579,7 +577,6 @@ class _Rewriter(cst.CSTTransformer):
                 m.matches(n, m.Call(func=m.Name("locals") | m.Name("vars") | m.Name("dir")))
                 for n in walk(plan.message)):
             raise Decline("the failure message reads the function's scope (locals() or vars())")
-        strings = self.file_strings()
         # A patch of sleep that can reach this test: in its class (decorators, setUp) or its
         # own function.
         scope = self.classes[0] if self.classes else fn
@@ -588,7 +585,7 @@ class _Rewriter(cst.CSTTransformer):
                 for n in walk(scope, into_scopes=True)):
             raise Decline("the test patches a sleep by name; Event.wait would not call it")
         for head in (h for h, p in self.bindings.items() if p == "time"):
-            if any(re.search(rf"\.{re.escape(head)}(\.|$)", text) for text in strings):
+            if self._in_strings(rf"\.{re.escape(head)}(\.|$)"):
                 raise Decline(f"the file names its {head!r} module in a string (a mock.patch "
                               f"target?); removing the import could break it")
         carried = self._carried(plan.probe)
@@ -674,9 +671,17 @@ class _Rewriter(cst.CSTTransformer):
         if path != "time.sleep":
             raise Decline(f"the loop sleeps with {path} (a green-thread yield); the helpers "
                           f"sleep with time.sleep")
-        if name != "time.sleep" and any("sleep" in text for text in self.file_strings()):
+        if name != "time.sleep" and self._in_strings("sleep"):
             raise Decline(f"the file names sleep in a string (a mock.patch target?), and the "
                           f"helpers would not sleep through {name}")
+
+    def _in_strings(self, pattern: str) -> bool:
+        """Whether a string constant of the file holds a match of ``pattern`` (asked once
+        per pattern, not per loop: a big file has thousands of strings)."""
+        if pattern not in self.string_hits:
+            search = re.compile(pattern).search
+            self.string_hits[pattern] = any(search(text) for text in self.ctx.strings)
+        return self.string_hits[pattern]
 
     def _private(self, fn: cst.FunctionDef, var: str, allowed: Sequence[cst.CSTNode]) -> bool:
         """Is ``var`` used in ``fn`` nowhere but at ``allowed`` (and where it is only bound
@@ -1413,7 +1418,7 @@ class _Rewriter(cst.CSTTransformer):
             if path == module:
                 return f"{bound}.wait_until", effects
         parent, _, leaf = module.rpartition(".")
-        alias = leaf if leaf not in self.file_names() else f"testsec_{leaf}"
+        alias = leaf if leaf not in self.ctx.names else f"testsec_{leaf}"
         request = ImportRequest(parent, leaf, alias if alias != leaf else "") if parent else \
             ImportRequest(module, "", alias if alias != leaf else "")
 
@@ -1423,24 +1428,11 @@ class _Rewriter(cst.CSTTransformer):
 
         return f"{alias}.wait_until", effects + [add]
 
-    def file_strings(self) -> List[str]:
-        """The string constants of the whole file (mock.patch targets and the like)."""
-        if self._file_strings is None:
-            self._file_strings = [n.value for n in ast.walk(self.ctx.tree)
-                                  if isinstance(n, ast.Constant) and isinstance(n.value, str)]
-        return self._file_strings
-
     def bound(self) -> Set[str]:
         """Every name the whole file binds, in any scope."""
         if self._bound is None:
-            self._bound = bound_names(self.ctx.tree)
+            self._bound = bound_names(self.ctx.nodes)
         return self._bound
-
-    def file_names(self) -> Set[str]:
-        """Every name the whole file binds or reads (not only the parts given to LibCST)."""
-        if self._file_names is None:
-            self._file_names = file_names(self.ctx.tree)
-        return self._file_names
 
     def _call(self, prefix: str, func: str, args: List[List[str]], indent: str) -> str:
         """``prefix func(args)`` within the line length: on one line if it fits, else broken
