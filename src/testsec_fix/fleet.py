@@ -15,6 +15,7 @@ import base64
 import hashlib
 import html
 import json
+import multiprocessing
 import os
 import re
 import shlex
@@ -199,7 +200,7 @@ def fix_repo(repo: Repo, work_dir: str, previous: Optional[dict] = None,
                 previous.get("settings") == repo.settings_digest():
             summary = dict(previous["summary"], errors=tuple(previous["summary"]["errors"]))
             return Outcome(status="skipped", **summary)
-        outcome = _fix(repo, root, os.path.join(work_dir, ".cache", repo.name))
+        outcome = _fix(repo, root, os.path.join(work_dir, "cache", repo.name))
     except Exception as exc:  # one repository's failure is its outcome, not the campaign's
         return Outcome(repo.name, "failed", failure=_one_line(exc),
                        seconds=round(time.monotonic() - start, 2))
@@ -218,11 +219,11 @@ def checkout(repo: Repo, work_dir: str) -> str:
         if not os.path.isdir(repo.path):
             raise FileNotFoundError(f"{repo.path}: no such folder")
         return repo.path
-    dest = os.path.join(work_dir, repo.name)
+    dest = os.path.join(work_dir, "clones", repo.name)
     if not os.path.isdir(os.path.join(dest, ".git")):
         os.makedirs(dest, exist_ok=True)
         _git(dest, "init", "-q")
-    _git(dest, "fetch", "-q", "--depth", "1", repo.url or "", repo.rev)
+    _git(dest, "fetch", "-q", "--depth", "1", "--", repo.url or "", repo.rev)
     _git(dest, "checkout", "-q", "--force", "--detach", "FETCH_HEAD")
     _git(dest, "clean", "-q", "-d", "-f", "-x")
     return dest
@@ -304,7 +305,9 @@ def _fix(repo: Repo, root: str, cache_dir: str) -> Outcome:
     for path in paths:
         if not os.path.exists(path):
             raise FileNotFoundError(f"{os.path.relpath(path, root)}: not in the repository")
-    results = list(run(paths, config, write=False, jobs=repo.jobs, cache_dir=cache_dir))
+    # A Dask worker is a daemon process, which may not start worker processes of its own.
+    jobs = 1 if multiprocessing.current_process().daemon else repo.jobs
+    results = list(run(paths, config, write=False, jobs=jobs, cache_dir=cache_dir))
     fixes = Counter(f.code for r in results for f in report.reported(r) if f.fixed
                     and not r.error)
     declines = Counter(f"{f.code}: {f.reason or r.error}" for r in results
@@ -384,6 +387,9 @@ def campaign(repos: Sequence[Repo], out: str, *, executor: str = "local", jobs: 
     Each outcome is written into ``out`` as it comes (``progress("done", outcome)``) and the
     state file updated; ``force`` runs every repository again. Returns the outcomes in the
     manifest's order, after writing the campaign report."""
+    run = _dask if executor.startswith(("dask://", "tcp://", "tls://")) else _local
+    if executor != "local" and run is _local:
+        raise ValueError(f"executor {executor!r}: 'local' or 'dask://HOST:PORT'")
     os.makedirs(out, exist_ok=True)
     work_dir = os.path.abspath(work_dir or os.path.join(out, ".work"))
     os.makedirs(work_dir, exist_ok=True)
@@ -392,9 +398,6 @@ def campaign(repos: Sequence[Repo], out: str, *, executor: str = "local", jobs: 
     outcomes: Dict[str, Outcome] = {}
     tasks = [(repo, work_dir, state.get(repo.name) if _files_there(out, state.get(repo.name))
               else None, tool) for repo in repos]
-    run = _dask if executor.startswith(("dask://", "tcp://", "tls://")) else _local
-    if executor != "local" and run is _local:
-        raise ValueError(f"executor {executor!r}: 'local' or 'dask://HOST:PORT'")
     saved = _load_state(out)
     for outcome in run(tasks, executor, jobs, progress):
         repo = next(r for r in repos if r.name == outcome.name)
@@ -426,10 +429,11 @@ def _load_state(out: str) -> dict:
 
 def _files_there(out: str, entry: Optional[dict]) -> bool:
     """A skipped repository must still have its files (someone may have removed them)."""
-    if not entry:
+    try:
+        name = entry["summary"]["name"]  # type: ignore[index]
+        wanted = [".json", ".sarif"] + ([".patch"] if entry["summary"]["changed"] else [])
+    except (KeyError, TypeError):  # none, or not as this tool writes it
         return False
-    name = entry["summary"]["name"]
-    wanted = [".json", ".sarif"] + ([".patch"] if entry["summary"]["changed"] else [])
     return all(os.path.isfile(os.path.join(out, name + ext)) for ext in wanted)
 
 
@@ -458,6 +462,8 @@ def _local(tasks, executor: str, jobs: int, progress: Optional[Progress]) -> Ite
     try:
         futures = {pool.submit(fix_repo, *task): task[0] for task in tasks}
         pending = set(futures)
+        if progress:
+            progress("running", [])
         for future in as_completed(futures):
             pending.discard(future)
             if progress:
@@ -535,15 +541,30 @@ def table_rows(outcomes: Sequence[Outcome]) -> Tuple[List[str], List[List[str]]]
     return header, rows
 
 
+# A reason's particulars (its line, a name, a file) go, so that like reasons are one row.
+_PARTICULARS = [(re.compile(r"\bline \d+"), "line N"), (re.compile(r"'[^']*'"), "'...'"),
+                (re.compile(r"\b\d+ characters"), "N characters"),
+                (re.compile(r"\bin \S+ (and \d+ more )?next to"), "in a file next to")]
+
+
+def _reason_kind(reason: str) -> str:
+    for pattern, text in _PARTICULARS:
+        reason = pattern.sub(text, reason)
+    return reason
+
+
 def declines_by_reason(outcomes: Sequence[Outcome]) -> List[Tuple[str, int, str]]:
-    """(reason, count, repositories with their counts), most frequent first."""
+    """(reason, count, repositories with their counts), most frequent first; reasons that
+    differ only in a line number, a name or a file are one."""
     total: Counter = Counter()
-    where: Dict[str, List[str]] = {}
+    where: Dict[str, Counter] = {}
     for o in outcomes:
         for reason, n in o.declines.items():
-            total[reason] += n
-            where.setdefault(reason, []).append(f"{o.name} {n}")
-    return [(reason, n, ", ".join(where[reason])) for reason, n in
+            kind = _reason_kind(reason)
+            total[kind] += n
+            where.setdefault(kind, Counter())[o.name] += n
+    return [(reason, n, ", ".join(f"{name} {k}" for name, k in where[reason].items()))
+            for reason, n in
             sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
