@@ -314,4 +314,5 @@ def test_html_report_is_self_contained_with_a_chart(fleet_dir: Path) -> None:
     # plotly.js drew the chart: an SVG with a bar per repository and codemod.
     assert 'class="main-svg"' in dom, shown.stderr[-2000:]
     assert dom.count('class="point"') >= 2
+    assert re.search(r'class="legendtext"[^>]*>TSF101<', dom)  # named even when alone
     assert "<td>served</td>" in dom

@@ -604,7 +604,7 @@ def chart(outcomes: Sequence[Outcome]) -> str:
                                                           for o in outcomes])
                             for code in codes])
         figure.update_layout(barmode="stack", title="Fixes by codemod and repository",
-                             yaxis_title="fixes", legend_title="codemod")
+                             yaxis_title="fixes", legend_title="codemod", showlegend=True)
         return pio.to_html(figure, full_html=False, include_plotlyjs=True,
                            div_id="fixes-chart")
     try:
@@ -665,6 +665,7 @@ tbody tr:last-child {{ font-weight: bold; }}
 {table(header, rows, "repositories")}
 {chart(outcomes)}
 <h2>Declines by reason</h2>
-{table(["reason", "count", "repositories"], declines, "declines")}
+{table(["reason", "count", "repositories"], declines, "declines") if declines else
+ "<p>None.</p>"}
 </body></html>
 """
