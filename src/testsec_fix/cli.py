@@ -49,8 +49,9 @@ or alone on the line before, leaves it unreported and unfixed.
 
 
 def main(args: Optional[Sequence[str]] = None, prog_name: str = "testsec-fix") -> None:
-    """``testsec-fix [OPTIONS] PATH...`` fixes; ``testsec-fix list`` and ``testsec-fix explain
-    CODE`` are the only subcommands (a path of those names: ``./list``)."""
+    """``testsec-fix [OPTIONS] PATH...`` fixes; ``testsec-fix list``, ``testsec-fix explain
+    CODE`` and ``testsec-fix fleet MANIFEST`` are the only subcommands (a path of those
+    names: ``./list``)."""
     args = list(sys.argv[1:] if args is None else args)
     sub = _SUBCOMMANDS.get(args[0]) if args else None
     if sub is not None:
@@ -281,7 +282,86 @@ def explain(code: str) -> None:
     click.echo(inspect.getdoc(cls))
 
 
-_SUBCOMMANDS = {"list": list_codemods, "explain": explain}
+@click.command("fleet")
+@click.argument("manifest", type=click.Path(dir_okay=False))
+@click.option("--out", "-o", default="fleet-out", show_default=True,
+              type=click.Path(file_okay=False),
+              help="Folder for the patches, reports and the campaign report.")
+@click.option("--executor", default="local", show_default=True, metavar="local|dask://HOST:PORT",
+              help="Local worker processes, or the Dask scheduler at HOST:PORT.")
+@click.option("--jobs", "-j", type=int, default=None,
+              help="Local worker processes (default: the number of cores).")
+@click.option("--work-dir", type=click.Path(file_okay=False),
+              help="Where git URLs are cloned (default: OUT/.work).")
+@click.option("--force", is_flag=True, help="Run every repository, even unchanged ones.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress or summary on stderr.")
+def fleet(manifest: str, out: str, executor: str, jobs: Optional[int], work_dir: Optional[str],
+          force: bool, quiet: bool) -> None:
+    """Fix every repository MANIFEST lists (a dry run: nothing is written into them): a
+    patch, JSON, SARIF and errors per repository in OUT, and OUT/campaign.md and .html."""
+    from . import fleet as api
+
+    try:
+        repos = api.load_manifest(manifest)
+    except api.ManifestError as exc:
+        click.echo(f"testsec-fix fleet: {exc}", err=True)
+        sys.exit(2)
+    shown = _FleetProgress(len(repos), enabled=not quiet and sys.stderr.isatty())
+    try:
+        outcomes = api.campaign(repos, out, executor=executor, jobs=jobs or 0,
+                                work_dir=work_dir, force=force, progress=shown.update)
+    except KeyboardInterrupt:
+        click.echo("\ntestsec-fix fleet: interrupted; the repositories done so far are in "
+                   f"{out}", err=True)
+        sys.exit(130)
+    except (ValueError, RuntimeError, OSError) as exc:
+        click.echo(f"testsec-fix fleet: {exc}", err=True)
+        sys.exit(2)
+    shown.close()
+    failed = [o for o in outcomes if o.status == "failed"]
+    if not quiet:
+        fixes = sum(sum(o.fixes.values()) for o in outcomes)
+        click.echo(f"testsec-fix fleet: {len(outcomes)} repositories, {len(failed)} failed, "
+                   f"{sum(o.status == 'skipped' for o in outcomes)} unchanged, {fixes} fixes; "
+                   f"report: {os.path.join(out, 'campaign.md')}", err=True)
+    found = any(o.fixes or o.declines or o.changed for o in outcomes)
+    sys.exit(2 if failed or any(o.errors for o in outcomes) else 1 if found else 0)
+
+
+class _FleetProgress:
+    """Repositories done / total and the ones running, on one line of a terminal; a failed
+    repository gets a line of its own wherever stderr goes."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.enabled, self.done, self.running = total, enabled, 0, []
+
+    def update(self, event: str, value) -> None:
+        if event == "running":
+            self.running = value
+        elif event == "done":
+            self.done += 1
+            if value.status == "failed":
+                self._clear()
+                click.echo(f"{value.name}: failed: {value.failure}", err=True)
+        if self.enabled:
+            now = ", ".join(self.running[:4]) + (", ..." if len(self.running) > 4 else "")
+            line = f"fleet: {self.done}/{self.total} done" + (f"; running: {now}" if now else "")
+            click.echo("\r\033[K" + line[:shutil_width()], nl=False, err=True)
+
+    def _clear(self) -> None:
+        if self.enabled:
+            click.echo("\r\033[K", nl=False, err=True)
+
+    def close(self) -> None:
+        self._clear()
+
+
+def shutil_width() -> int:
+    import shutil
+    return shutil.get_terminal_size().columns - 1
+
+
+_SUBCOMMANDS = {"list": list_codemods, "explain": explain, "fleet": fleet}
 
 
 class _Progress:
