@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, Set
 
@@ -64,6 +65,13 @@ ABSENT = {
 SNAPSHOTS = {"len", "str", "int", "float", "bool", "list", "dict", "set", "tuple", "sorted",
              "repr", "sum", "min", "max", "frozenset", "copy.copy", "copy.deepcopy"}
 SETTLED = "_settled"
+# A call in an assertion that may change state: a retry would make it again.
+MUTATING = re.compile(r"^_?(set|put|post|patch|delete|del|send|write|append|extend|pop|create|"
+                      r"update|insert|remove|publish|push|incr|decr|add|execute|run|start|"
+                      r"stop|close|kill|submit|enqueue|reset|clear|flush|acquire|release|"
+                      r"next)(_|$)", re.I)
+# A check that a thread is still there after the sleep is a check that it did not finish.
+STILL = {"is_alive", "isAlive"}
 
 
 class Decline(Exception):
@@ -109,6 +117,9 @@ def _absent_test(test: ast.expr) -> bool:
 
 def kind(stmt: ast.stmt) -> str:
     """'positive', 'absent' or '' (not an assertion)."""
+    if any(isinstance(n, ast.Call) and ast_dotted(n.func).rsplit(".", 1)[-1] in STILL
+           for n in ast.walk(stmt)):
+        return "absent"
     if isinstance(stmt, ast.Assert):
         return "absent" if _absent_test(stmt.test) else "positive"
     if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
@@ -236,6 +247,13 @@ def plan(call: ast.Call, chain: List[ast.AST], cls: Optional[ast.ClassDef], ctx:
         if any(isinstance(n, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr))
                for n in ast.walk(s)):
             raise Decline("an assertion awaits, yields or binds a name")
+        calls = [n for n in ast.walk(s) if isinstance(n, ast.Call) and n is not
+                 getattr(s, "value", None)]
+        changing = next((ast_dotted(c.func) for c in calls
+                         if MUTATING.search(ast_dotted(c.func).rsplit(".", 1)[-1])), None)
+        if changing:
+            raise Decline(f"an assertion calls {changing}, which may change state: a retry "
+                          "would call it again")
     moved = reads + checks
     bound_here = set().union(*(_stores(s) for s in reads)) if reads else set()
     rest = block[block.index(stmt) + 1 + len(moved):]
