@@ -75,6 +75,19 @@ def _waits(call: ast.Call) -> bool:
                 and arg.value <= CLOCK_TICK)
 
 
+def _start_delay(call: ast.Call, chain: List[Function], sleepers: Set[str]) -> bool:
+    """``time.sleep(start_delay)`` in a helper that then polls (a loop that sleeps): the
+    wait before the first look, of a length its caller chooses, not a blind wait."""
+    fn = chain[-1]
+    arg = call.args[0] if call.args else None
+    params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
+    if not (isinstance(arg, ast.Name) and arg.id in params) or fn.name.startswith("test"):
+        return False
+    return any(isinstance(loop, (ast.For, ast.While)) and any(
+        isinstance(n, ast.Call) and ast_dotted(n.func) in sleepers for n in ast.walk(loop))
+        for loop in ast.walk(fn))
+
+
 def _plays_peer(chain: List[Function], cls: Optional[ast.ClassDef]) -> bool:
     """A function a test defines (or a method of a test class other than a test) named as
     the other side of a conversation: its sleep simulates a slow peer. A fixture named
@@ -165,7 +178,8 @@ class BlindSleep(Codemod):
     simulates a slow call (a function handed to a patch or a mock as ``new``,
     ``side_effect`` or ``wraps``, or assigned to an attribute; a function or class named
     ``fake_*``, ``Fake*``, ``stub_*``, ``mock_*``, ``dummy_*``; a lambda), a sleep in a
-    slow peer a test plays (a function the test defines, or a method of a test class, named
+    first wait of a helper that then polls (``time.sleep(start_delay)``, a parameter of a
+    helper with a loop that sleeps), a sleep in a slow peer a test plays (a function the test defines, or a method of a test class, named
     ``handler``, ``handle_*``, ``do_GET``, ``serve*``, ``respond*``, ``slow_*``, ``*_server``,
     ``*_app``; a class named ``*Server``, ``*Handler``, ``*Kernel``, ``*Protocol``,
     ``*Service``, ``*Backend``, ``*App``, ``*Peer`` even with ``Test`` in its name), a sleep
@@ -285,7 +299,7 @@ class BlindSleep(Codemod):
             for call, chain in found:
                 head = ast_dotted(call.func).split(".")[0]
                 if any(head in binds(f) for f in chain) or stand_in(chain) or \
-                        _plays_peer(chain, cls):
+                        _plays_peer(chain, cls) or _start_delay(call, chain, sleepers):
                     continue
                 self._one(call, chain, cls, ctx, bindings, reach, helpers)
 
