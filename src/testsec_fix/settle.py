@@ -291,6 +291,13 @@ def plan(call: ast.Call, chain: List[ast.AST], cls: Optional[ast.ClassDef], ctx:
                 if isinstance(target, ast.Name):
                     if node.end_lineno is not None and node.end_lineno < stmt.lineno:
                         captured[target.id] = node.value
+    rebound = sorted(_reads(moved) & {name for n in ast.walk(fn)
+                                      if isinstance(n, (ast.Nonlocal, ast.Global))
+                                      for name in n.names})
+    if rebound:
+        raise Decline(f"an assertion reads {rebound[0]!r}, which another function rebinds "
+                      "(nonlocal): until it does, the assertion may fail with another error "
+                      "than AssertionError, which a retry does not catch")
     stale = sorted(n for n in _reads(moved) - bound_here
                    if n in captured and _snapshot(captured[n]))
     if stale:
