@@ -75,6 +75,46 @@ def _waits(call: ast.Call) -> bool:
                 and arg.value <= CLOCK_TICK)
 
 
+CLOCK_CALLS = re.compile(r"(^|\.)(time|monotonic|time_ns|perf_counter|now|utcnow|today)$")
+CLOCK_WORDS = re.compile(r"timestamp|last[-_ ]modified|mtime|distinct|differ|clock|"
+                         r"expir|ttl\b|tick", re.I)
+
+
+def _reads_clock(node: Optional[ast.AST]) -> bool:
+    return node is not None and any(
+        isinstance(n, ast.Call) and CLOCK_CALLS.search(ast_dotted(n.func)) and
+        ast_dotted(n.func) not in ("time", "now") for n in ast.walk(node))
+
+
+def _waits_for_clock(call: ast.Call, fn: Function, lines: List[str]) -> bool:
+    """A sleep that lets the clock move on rather than another side catch up: its length
+    is computed from the clock (``sleep(start + 1 - time.time())``), the statement just
+    before or after it reads the clock (``ts = time.time()``, ``Timestamp.now()``), or a
+    comment on it or just above it says so (timestamps, last-modified, mtime, expiry)."""
+    if _reads_clock(call):
+        return True
+    for node in ast.walk(fn):
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(node, name, None)
+            if not isinstance(block, list):
+                continue
+            for i, stmt in enumerate(block):
+                if isinstance(stmt, ast.Expr) and stmt.value is call:
+                    near = block[max(i - 1, 0):i] + block[i + 1:i + 2]
+                    if any(_reads_clock(s) for s in near):
+                        return True
+    line = call.lineno - 1
+    text = lines[line] if line < len(lines) else ""
+    above = []
+    for back in range(line - 1, max(line - 4, -1), -1):
+        if lines[back].strip().startswith("#"):
+            above.append(lines[back])
+        elif lines[back].strip():
+            break
+    comment = text.split("#", 1)[1] if "#" in text else ""
+    return bool(CLOCK_WORDS.search(comment + " ".join(above)))
+
+
 def _start_delay(call: ast.Call, chain: List[Function], sleepers: Set[str]) -> bool:
     """``time.sleep(start_delay)`` in a helper that then polls (a loop that sleeps): the
     wait before the first look, of a length its caller chooses, not a blind wait."""
@@ -173,7 +213,10 @@ class BlindSleep(Codemod):
 
     Not blind sleeps, and not reported: ``sleep(0)`` (it yields to other threads) and a
     constant sleep of at most 0.01 s (it waits for no other side; it lets the clock move on
-    so that two timestamps differ), a sleep in a loop (a polling loop: TSF101's) or in a
+    so that two timestamps differ), a sleep that waits for the clock (its length computed
+    from the clock, the statement just before or after it reading the clock, such as
+    ``ts = time.time()`` or ``Timestamp.now()``, or a comment on it or just above it about
+    timestamps, last-modified times, mtimes or expiry), a sleep in a loop (a polling loop: TSF101's) or in a
     ``with timeout(...)`` block (the work the test lets time out), a sleep in a stand-in that
     simulates a slow call (a function handed to a patch or a mock as ``new``,
     ``side_effect`` or ``wraps``, or assigned to an attribute; a function or class named
@@ -299,7 +342,8 @@ class BlindSleep(Codemod):
             for call, chain in found:
                 head = ast_dotted(call.func).split(".")[0]
                 if any(head in binds(f) for f in chain) or stand_in(chain) or \
-                        _plays_peer(chain, cls) or _start_delay(call, chain, sleepers):
+                        _plays_peer(chain, cls) or _start_delay(call, chain, sleepers) \
+                        or _waits_for_clock(call, chain[-1], ctx.lines):
                     continue
                 self._one(call, chain, cls, ctx, bindings, reach, helpers)
 
