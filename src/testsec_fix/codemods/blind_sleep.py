@@ -243,13 +243,18 @@ class BlindSleep(Codemod):
     helper tries every 0.1 s (the sleep's own length if shorter). Reads between the sleep
     and the assertions without side effects (``state = job.state``) are retried with them.
     The assertions, their messages and their order stay as written; the run stops at the
-    first statement that is not a positive assertion.
+    first statement that is not an assertion.
 
     Declined, with the reason: a sleep that guards an absence (``assertFalse``,
     ``assertNotIn``, ``assertIsNone``, ``assert not``, ``assert_not_called``,
-    ``assertEqual(0, ...)``, ``== []``, ``!=``, ``<``): a retry would pass at once and the
+    ``assertEqual(0, ...)``, ``== []``, ``!=``, ``<``, ``assertTrue(t.is_alive())``, also
+    right after positive ones, or a test named for something that must not happen,
+    ``test_no_...``, ``test_..._not_...``, ``test_only_...``): a retry would pass at once and the
     test would stop testing anything; a statement with side effects between the sleep and
-    the assertions, or none at all; an assertion reading a value captured before the sleep
+    the assertions, or none at all; an assertion calling something that may change state by
+    its name (``set``, ``send``, ``read_response``, ...); an assertion reading a name a
+    callback rebinds (``nonlocal``: until then it fails with another error); an assertion
+    reading a value captured before the sleep
     (``n = len(x)``, ``s = d['k']``) that a retry would not read again; a sleep in a
     function the test defines (a thread body, a stand-in); in a coroutine (a blocking retry
     would stop the event loop) or an eventlet sleep without the project's helper; a length
