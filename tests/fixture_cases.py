@@ -77,7 +77,8 @@ class Case:
         the runner, and would count in line lengths)."""
         source = self.before.read_text(encoding="utf-8") if text is None else text
         source = strip_marks(source)
-        config = CONFIG.with_options(select=(by_code(self.codemod).code,))
+        # Unsafe fixes too: a case shows what its codemod's fix does when it is applied.
+        config = CONFIG.with_options(select=(by_code(self.codemod).code,), unsafe_fixes=True)
         return fix_source(source, path=f"tests/test_{self.name}.py", config=config)
 
     def __str__(self) -> str:

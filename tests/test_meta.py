@@ -57,7 +57,8 @@ def test_docstring_example_is_what_the_fix_does(cls) -> None:
     example, use_instead = _blocks(inspect.getdoc(cls))[:2]
     ast.parse(example)
     ast.parse(use_instead)
-    result = fix_source(example, path="tests/test_example.py", config=CONFIG)
+    config = CONFIG.with_options(unsafe_fixes=not cls.safe)
+    result = fix_source(example, path="tests/test_example.py", config=config)
     assert result.error is None
     if not cls.fixable:  # a report-only check: the example is flagged, the fix is not
         assert any(f.code == cls.code for f in result.findings)

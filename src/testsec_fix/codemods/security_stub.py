@@ -56,7 +56,7 @@ CHECKS = ("authorize", "enforce", "check", "check_is_admin", "can", "get_verifie
           "verify_certificate", "verify_signature")
 NAMES = ("signature_utils", "certificate_utils", "key_manager", "keymanager", "KeyManager",
          "keymgr", "keystonemiddleware", "AuthProtocol", "auth_token.", "uthenticat",
-         "noauth", "NoAuth", "set_rules")
+         "noauth", "NoAuth", "set_rules", ".authorize =")
 # Case-insensitive, as the kinds' patterns are: a screen must never be stricter than the check.
 TRIGGER = re.compile(r"[.'\"](?:%s)['\"]|%s" % ("|".join(CHECKS),
                                                 "|".join(re.escape(n) for n in NAMES)), re.I)
@@ -117,6 +117,72 @@ def _passes_through(fn: Union[ast.Lambda, Function]) -> bool:
         (isinstance(v, ast.Constant) and v.value is True)
         or (isinstance(v, ast.Name) and v.id in params)
         or (isinstance(v, ast.Lambda) and _passes_through(v)) for v in values)
+
+
+# A hook in a request environment or a registry: ``env['swift.authorize'] = ...``,
+# ``app.authenticate = ...``. Such a hook refuses by raising or by returning a response;
+# one that returns nothing (or True, or its argument) lets every request through.
+HOOK = re.compile(r"authori[sz]e|authenticat", re.I)
+
+
+def _hook_key(target: ast.expr) -> Optional[str]:
+    """``env['swift.authorize']`` -> ``swift.authorize``; ``app.authorize`` -> ``authorize``."""
+    if isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant) and \
+            isinstance(target.slice.value, str) and HOOK.search(target.slice.value):
+        return target.slice.value
+    if isinstance(target, ast.Attribute) and HOOK.search(target.attr):
+        return target.attr
+    return None
+
+
+def _hook_verdict(value: ast.expr, defs: "Definitions", unit: Function) -> str:
+    """Does a hook always allow (returns nothing, ``True`` or an argument, never raises, and
+    does nothing else: a hook that records its calls is checked by its test), refuse
+    sometimes, or is it not said here?"""
+    if isinstance(value, ast.Lambda):
+        body = value.body
+        params = {a.arg for a in value.args.posonlyargs + value.args.args}
+        if isinstance(body, ast.Constant) and body.value in (None, True) or \
+                isinstance(body, ast.Name) and body.id in params:
+            return Verdict.ALLOWS
+        return Verdict.UNKNOWN
+    if isinstance(value, ast.Call) and ast_dotted(value.func).endswith("Mock") and \
+            not value.args and not value.keywords:
+        return Verdict.ALLOWS
+    if not isinstance(value, ast.Name):
+        return Verdict.UNKNOWN
+    # the function of that name defined last before the hook is set, in the unit, else
+    # at the top of the file
+    local = [n for n in ast.walk(unit) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+             and n.name == value.id and n is not unit and n.lineno < value.lineno]
+    fn = local[-1] if local else next(
+        (n for n in defs.get(value.id) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+         and n.col_offset == 0), None)
+    if fn is None:
+        return Verdict.UNKNOWN
+    params = {a.arg for a in fn.args.posonlyargs + fn.args.args}
+    if any(isinstance(n, ast.Raise) for n in ast.walk(fn)) or any(
+            isinstance(n, ast.Return) and n.value is not None and not (
+                isinstance(n.value, ast.Constant) and n.value.value in (None, True)
+                or isinstance(n.value, ast.Name) and n.value.id in params)
+            for n in ast.walk(fn)):
+        return Verdict.DENIES
+    body = [st for st in fn.body if not (isinstance(st, ast.Expr)
+                                         and isinstance(st.value, ast.Constant))]
+    if all(isinstance(st, (ast.Pass, ast.Return)) for st in body):
+        return Verdict.ALLOWS
+    return Verdict.UNKNOWN
+
+
+def hook_stubs(unit: Function, defs: "Definitions"
+               ) -> Iterator[Tuple[ast.Assign, str, str]]:
+    """(assignment, hook key, verdict) for each hook assigned in ``unit``."""
+    for node in ast.walk(unit):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                key = _hook_key(target)
+                if key is not None:
+                    yield node, key, _hook_verdict(node.value, defs, unit)
 
 
 def _named(defs: Definitions, name: str, types) -> Optional[ast.AST]:
@@ -250,7 +316,13 @@ class SecurityStub(Codemod):
     - image signature verification: ``get_verifier``, ``verify_certificate`` (cursive's
       ``signature_utils``, ``certificate_utils``) patched with a verifier that never
       refuses;
-    - the key manager (``key_manager``, ``keymgr``, castellan's ``API``) patched.
+    - the key manager (``key_manager``, ``keymgr``, castellan's ``API``) patched;
+    - an authorization or authentication hook in a request environment or a registry
+      (``env['swift.authorize'] = ...``, ``app.authenticate = ...``) replaced by a callable
+      that always allows: a lambda returning ``None``, ``True`` or its argument, a bare
+      mock, or a function of the file that only returns those (a hook refuses by raising
+      or by returning a response). One that records its calls is checked by its test; one
+      the file also sets to refuse is tested both ways.
 
     A patch never refuses when it is a bare mock, returns ``True`` or a mock, passes its
     argument through (``lambda app: app``), or returns an object of a class of the file
@@ -342,6 +414,14 @@ class SecurityStub(Codemod):
                 ctx.report_at(stub.patch.call, f"{kind.name} stubbed to allow everything "
                               f"({stub.patch.target}): {kind.hides}; check that {kind.look_for}",
                               REASON)
+        hooks = [h for unit in mine if not isinstance(unit, ast.ClassDef)
+                 for h in hook_stubs(unit, defs)]
+        refused_hooks = {key for _, key, v in hooks if v == Verdict.DENIES}
+        for node, key, decided in hooks:
+            if decided == Verdict.ALLOWS and key not in refused_hooks:
+                kind = AUTH if "uthenticat" in key.lower() else POLICY
+                ctx.report_at(node, f"{key} hook replaced by one that allows everything: "
+                              f"{kind.hides}; check that {kind.look_for}", REASON)
         for unit in mine:
             if isinstance(unit, ast.ClassDef):
                 continue
