@@ -298,6 +298,8 @@ class _Rewriter(cst.CSTTransformer):
         self.indent_unit = module.default_indent
         self.awaiting = False  # the loop being looked at awaits its sleep
         self.bound_here: Set[str] = set()  # names the current function binds
+        # The rest of the function, around the block being looked at (none at its top).
+        self.enclosing: List[cst.CSTNode] = []
 
     # sleep recognition
     def is_sleep(self, node: cst.CSTNode) -> bool:
@@ -553,29 +555,44 @@ class _Rewriter(cst.CSTTransformer):
 
     def _rewrite_function(self, original: cst.FunctionDef,
                           updated: cst.FunctionDef) -> cst.FunctionDef:
-        block = list(updated.body.body)  # type: ignore[union-attr]
-        orig_block = list(original.body.body)  # type: ignore[union-attr]
         self._enter(original)
-        # Loops nested below the top of the body are reported, not rewritten (loops in nested
-        # functions are their own function's business).
-        for stmt in orig_block:
+        self.enclosing = []
+        block = self._rewrite_block(original, list(updated.body.body),  # type: ignore
+                                    list(original.body.body))  # type: ignore[union-attr]
+        if block is None:
+            return updated
+        return updated.with_changes(body=updated.body.with_changes(body=block))
+
+    def _rewrite_block(self, fn: cst.FunctionDef, block: List[cst.BaseStatement],
+                       orig_block: List[cst.BaseStatement]) -> Optional[List[cst.BaseStatement]]:
+        """The statements of one block with their polling loops rewritten (None: none
+        was), the blocks of ``if``, ``with`` and ``try`` statements in it too. Loops in
+        other loops are reported, not rewritten (loops in nested functions are their own
+        function's business)."""
+        changed = False
+        for k, stmt in enumerate(orig_block):
             if isinstance(stmt, (cst.For, cst.While, cst.FunctionDef, cst.ClassDef)):
+                continue
+            if isinstance(stmt, (cst.If, cst.With, cst.Try)):
+                new = self._rewrite_compound(fn, block, orig_block, k)
+                if new is not None:
+                    block[k] = orig_block[k] = new
+                    changed = True
                 continue
             for node in walk(stmt):
                 if isinstance(node, (cst.For, cst.While)) and self.has_sleep(node):
                     self.ctx.report(node, "polling loop with sleep", fixed=False,
-                                    reason="the loop is not at the top level of a function "
-                                           "body")
+                                    reason="the loop is inside a statement the rewrite does "
+                                           "not enter (only if, with and try blocks)")
         i = len(block) - 1
-        changed = False
         while i >= 0:
             stmt = orig_block[i]
             if isinstance(stmt, (cst.For, cst.While)) and self.has_sleep(stmt):
                 try:
                     if self.ctx.suppressed(stmt):
                         raise Decline(SUPPRESSED)
-                    plan = self.analyze(original, orig_block, i)
-                    new, helper_name, pending = self.render(original, orig_block, plan)
+                    plan = self.analyze(fn, orig_block, i)
+                    new, helper_name, pending = self.render(fn, orig_block, plan)
                 except Decline as exc:
                     self.ctx.report(stmt, "polling loop with sleep", fixed=False,
                                     reason=str(exc))
@@ -595,14 +612,37 @@ class _Rewriter(cst.CSTTransformer):
                                     fixed=True)
                     i = plan.start - len(plan.drop)
             i -= 1
-        if not changed:
-            return updated
-        return updated.with_changes(body=updated.body.with_changes(body=block))
+        return block if changed else None
+
+    def _rewrite_compound(self, fn: cst.FunctionDef, block, orig_block,
+                          k: int) -> Optional[cst.BaseStatement]:
+        """``block[k]`` (an if, with or try statement) with the loops of its blocks
+        rewritten; None if none was. Each block is looked at knowing the rest of the
+        function (``self.enclosing``): what it reads or binds decides what stays shared."""
+        updated, original = block[k], orig_block[k]
+        empty = cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[cst.Pass()])])
+        outer = self.enclosing
+        done: Dict[cst.IndentedBlock, List[cst.BaseStatement]] = {}
+        try:
+            for mine, theirs in zip(_blocks(updated), _blocks(original)):
+                self.enclosing = outer + [s for j, s in enumerate(orig_block) if j != k] + \
+                    [original.deep_replace(theirs, empty)]
+                new = self._rewrite_block(fn, list(mine.body), list(theirs.body))
+                if new is not None:
+                    done[mine] = new
+        finally:
+            self.enclosing = outer
+        return updated.visit(_Bodies(done)) if done else None  # type: ignore[return-value]
 
     # -- analysis ----------------------------------------------------------------------------
     def analyze(self, fn: cst.FunctionDef, block: List[cst.BaseStatement], i: int) -> Plan:
         loop = block[i]
         self.awaiting = False
+        inner = [n for s in loop.body.body for n in walk(s)  # type: ignore[attr-defined]
+                 if isinstance(n, (cst.For, cst.While)) and self.has_sleep(n)]
+        if inner:
+            raise Decline("it sleeps in a loop inside it: a polling loop inside another loop "
+                          "is not rewritten")
         self._check_sleeps(fn, loop)
         if "failureException" in self.ctx.text:
             raise Decline("the file sets failureException; the helpers fail with "
@@ -639,7 +679,7 @@ class _Rewriter(cst.CSTTransformer):
                 raise Decline(f"the file names its {head!r} module in a string (a mock.patch "
                               f"target?); removing the import could break it")
         carried = self._carried(plan.probe)
-        outside = [s for k, s in enumerate(block) if not plan.inside(k)]
+        outside = [s for k, s in enumerate(block) if not plan.inside(k)] + self.enclosing
         bound = assigned_names(outside) | {p.name.value for p in _all_params(fn)}
         if carried - bound:
             raise Decline(f"the loop may read {sorted(carried - bound)[0]!r} before binding "
@@ -818,9 +858,7 @@ class _Rewriter(cst.CSTTransformer):
             raise Decline(NO_EXIT)
         if "break" in exits.kinds and exits.values:
             raise Decline("the loop both breaks and returns a value")
-        if failure is None:
-            if "return" in exits.kinds:
-                raise Decline("the loop returns when ready and goes on silently on timeout")
+        if failure is None:  # (a return ends the function; the code after runs on timeout)
             plan.silent = True
         elif ("return" in exits.kinds or final) and plan.end != len(block):
             raise Decline("code follows the loop's failure")
@@ -930,7 +968,7 @@ class _Rewriter(cst.CSTTransformer):
         if counter is None and incs:
             raise Decline("the loop counts but its condition does not bound it")
         if not rest or not self.sleep_stmt(rest[0]):
-            raise Decline("the loop does not sleep first and then poll")
+            raise Decline(WORKS_WHILE)
         interval, src = self._sleep_interval(self.sleep_stmt(rest[0]))  # type: ignore[arg-type]
         refetch = rest[1:]
         if self._exits(refetch).kinds:
@@ -1075,7 +1113,7 @@ class _Rewriter(cst.CSTTransformer):
             else:  # ``while not_done and clock() < deadline:``, sleep, poll again
                 not_done = parts[1] if part is parts[0] else parts[0]
                 if not body or not self.sleep_stmt(body[0]):
-                    raise Decline("the loop does not sleep first and then poll")
+                    raise Decline(WORKS_WHILE)
                 sleep, refetch = self.sleep_stmt(body[0]), body[1:]
                 if self._exits(refetch).kinds:
                     raise Decline("the loop's poll exits early")
@@ -1211,7 +1249,7 @@ class _Rewriter(cst.CSTTransformer):
     def _private_in(self, block, var: str, allowed: Sequence[cst.CSTNode]) -> bool:
         """Is ``var`` used in ``block`` nowhere but at ``allowed`` (or where it is bound
         anew)?"""
-        body = cst.IndentedBlock(body=list(block))
+        body = cst.IndentedBlock(body=[*block, *self.enclosing])  # type: ignore[list-item]
         ok = {id(n) for n in allowed} | _rebinding_names(body)
         return all(id(n) in ok for n in _name_nodes(body, var))
 
@@ -1538,7 +1576,7 @@ class _Rewriter(cst.CSTTransformer):
         """Names the probe binds that must stay the function's own (``nonlocal``): those
         code outside the probe reads or binds, and parameters. (after, in message)."""
         assigned = assigned_names(plan.probe)
-        outside_nodes = [s for k, s in enumerate(block) if not plan.inside(k)]
+        outside_nodes = [s for k, s in enumerate(block) if not plan.inside(k)] + self.enclosing
         params = {p.name.value for p in _all_params(fn)}
         shared = set(names_read(outside_nodes)) | assigned_names(outside_nodes) | params
         if plan.not_done is not None and plan.style != "cond":
@@ -1558,7 +1596,7 @@ class _Rewriter(cst.CSTTransformer):
         """Which probe names become ``nonlocal``, and which one (if any) the helper returns."""
         if plan.style == "cond" and len(after) == 1 and not in_message:
             var = after[0]
-            outside = [s for k, s in enumerate(block) if not plan.inside(k)]
+            outside = [s for k, s in enumerate(block) if not plan.inside(k)] + self.enclosing
             params = {p.name.value for p in _all_params(fn)}
             subscripted = any(m.matches(n, m.Subscript(value=m.Name(var)))
                               for n in walk(plan.not_done))  # type: ignore[arg-type]
@@ -1568,7 +1606,7 @@ class _Rewriter(cst.CSTTransformer):
         return list(dict.fromkeys(after + in_message)), ""
 
     def _init_lines(self, fn, block, plan: Plan, names: List[str]) -> str:
-        outside = [s for k, s in enumerate(block) if not plan.inside(k)]
+        outside = [s for k, s in enumerate(block) if not plan.inside(k)] + self.enclosing
         bound = assigned_names(outside) | {p.name.value for p in _all_params(fn)}
         return "".join(f"{n} = None\n" for n in names if n not in bound)
 
@@ -1754,10 +1792,15 @@ class _Rewriter(cst.CSTTransformer):
         args = [[predicate], [f"timeout={timeout}"], [f"interval={plan.interval_src}"], msg]
         if plan.error:
             args.append([f"error={plan.error}"])
-        prefix = self._prefix(block, plan, result_var, plan.style == "exit" and bool(values))
+        returns = plan.style == "exit" and "return" in exits.kinds
+        ready = self._nested_name(fn, "ready") if plan.silent and returns else ""
+        prefix = f"{ready} = " if ready else \
+            self._prefix(block, plan, result_var, plan.style == "exit" and bool(values))
         if plan.asynchronous:
             prefix += "await "
         text += self._call(prefix, func, args, indent) + "\n"
+        if ready:  # returned when ready; on timeout the code after the loop goes on
+            text += f"if {ready}:\n{unit}return{f' {ready}' if values else ''}\n"
         return text, func, pending
 
     def _lambda(self, plan: Plan, budget: str, col: int) -> List[str]:
@@ -1774,32 +1817,45 @@ class _Rewriter(cst.CSTTransformer):
         return lines
 
     def _truthy(self, value: cst.BaseExpression, plan: Plan) -> bool:
-        """A returned value wait_until can pass on: ``True``, or a name bound once in the
-        probe and returned under an ``if`` that looks it up with a constant key (a dict or
-        list that has the key is not empty)."""
+        """A returned value wait_until can pass on: ``True``, a tuple or list written with
+        items, or a name returned under an ``if`` whose test surely looks it up with a
+        constant key (a dict or list that has the key is not empty) and whose body does not
+        bind it again."""
         if m.matches(value, m.Name("True")):
             return True
+        if isinstance(value, (cst.Tuple, cst.List)):
+            return bool(value.elements) and not any(
+                isinstance(e, cst.StarredElement) for e in value.elements)
         if not isinstance(value, cst.Name):
             return False
         name = value.value
-        binds = [n for n in _name_nodes(cst.Module(body=list(plan.probe)), name)
-                 if id(n) in _rebinding_names(cst.Module(body=list(plan.probe)))]
-        augmented = [n for n in walk_all(plan.probe) if isinstance(n, (cst.AugAssign,
-                                                                       cst.NamedExpr))]
-        if len(binds) != 1 or any(name in assigned_names([n]) for n in augmented):
+        if any(isinstance(n, cst.AugAssign) and name in assigned_names([n])
+               for n in walk_all(plan.probe)):
             return False
         lookup = m.Subscript(value=m.Name(name), slice=[m.SubscriptElement(
             slice=m.Index(value=m.SimpleString() | m.Integer()))])
 
-        def guarded(node: cst.CSTNode, tests: Tuple[cst.CSTNode, ...]) -> Optional[bool]:
+        def looked_up(node: cst.CSTNode) -> bool:
+            """Does evaluating ``node`` surely evaluate the lookup (not after ``or``, in a
+            conditional expression, a lambda or a comprehension)?"""
+            if m.matches(node, lookup):
+                return True
+            if isinstance(node, (cst.IfExp, cst.Lambda, cst.ListComp, cst.SetComp,
+                                 cst.DictComp, cst.GeneratorExp, cst.NamedExpr)) or \
+                    isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.Or):
+                return False
+            return any(looked_up(c) for c in node.children)
+
+        def guarded(node: cst.CSTNode, ifs: Tuple[cst.If, ...]) -> Optional[bool]:
             if node is value:
-                return any(m.findall(t, lookup) for t in tests)
+                return any(looked_up(i.test) and name not in assigned_names([i.body])
+                           for i in ifs)
             if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
                 return None
-            inner = tests + ((node.test,) if isinstance(node, cst.If) else ())
             for child in node.children:
-                found = guarded(child, inner if child is not getattr(node, "orelse", None)
-                                else tests)
+                inner = ifs + (node,) if isinstance(node, cst.If) and child is node.body \
+                    else ifs
+                found = guarded(child, inner)
                 if found is not None:
                     return found
             return None
@@ -1925,6 +1981,18 @@ class _Unindent(cst.CSTTransformer):
         return updated.with_changes(indent=False) if updated.comment is None else updated
 
 
+class _Bodies(cst.CSTTransformer):
+    """Blocks given new statements (the blocks as the tree holds them)."""
+
+    def __init__(self, bodies: Dict[cst.IndentedBlock, List[cst.BaseStatement]]) -> None:
+        super().__init__()
+        self.bodies = bodies
+
+    def leave_IndentedBlock(self, original, updated):  # noqa: N802
+        new = self.bodies.get(original)
+        return updated if new is None else updated.with_changes(body=new)
+
+
 class _Replace(cst.CSTTransformer):
     def __init__(self, target: cst.CSTNode, value: cst.CSTNode) -> None:
         super().__init__()
@@ -1979,6 +2047,8 @@ class _ExitsToReturns(cst.CSTTransformer):
 
 
 _NO = object()
+WORKS_WHILE = ("each round does something before it sleeps, and only the loop's condition ends "
+               "it: the loop works until something changes, it does not only wait for it")
 FAILURES = "self.fail, pytest.fail, raise or assert"
 NO_EXIT = ("nothing in the loop ends it early: it keeps doing something for a set time or "
            "number of rounds (a workload, a watch), it does not wait for a condition")
@@ -2030,14 +2100,21 @@ def _rebinding_names(root: cst.CSTNode) -> Set[int]:
     """ids of plain names that are only bound (``for x in``, ``x = ...``): such a use
     cannot read a value left by another statement."""
     out: Set[int] = set()
+
+    def add(target: cst.CSTNode) -> None:  # a name, or names unpacked (``a, b = ...``)
+        if isinstance(target, cst.Name):
+            out.add(id(target))
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                add(element.value)
+        elif isinstance(target, cst.StarredElement):
+            add(target.value)
+
     for node in walk(root, into_scopes=True):
-        if isinstance(node, cst.For) and isinstance(node.target, cst.Name):
-            out.add(id(node.target))
-        elif isinstance(node, (cst.AssignTarget, cst.NamedExpr)) and \
-                isinstance(node.target, cst.Name):
-            out.add(id(node.target))
-        elif isinstance(node, cst.AsName) and isinstance(node.name, cst.Name):
-            out.add(id(node.name))
+        if isinstance(node, (cst.For, cst.AssignTarget, cst.NamedExpr)):
+            add(node.target)
+        elif isinstance(node, cst.AsName):
+            add(node.name)
     return out
 
 
@@ -2062,6 +2139,21 @@ def _single_assign(stmt: cst.CSTNode):
         assign = stmt.body[0]  # type: ignore[attr-defined]
         return assign.targets[0].target.value, assign.value
     return "", None
+
+
+def _blocks(stmt: cst.CSTNode) -> List[cst.IndentedBlock]:
+    """The blocks of an if (and its elif and else), with or try statement."""
+    out: List[cst.IndentedBlock] = []
+    node: Optional[cst.CSTNode] = stmt
+    while isinstance(node, (cst.If, cst.Else)):
+        out.append(node.body)  # type: ignore[arg-type]
+        node = node.orelse if isinstance(node, cst.If) else None
+    if isinstance(stmt, cst.With):
+        out.append(stmt.body)  # type: ignore[arg-type]
+    if isinstance(stmt, cst.Try):
+        out += [stmt.body] + [h.body for h in stmt.handlers] + \
+            [x.body for x in (stmt.orelse, stmt.finalbody) if x is not None]  # type: ignore
+    return [b for b in out if isinstance(b, cst.IndentedBlock)]
 
 
 def _is_number(text: str) -> bool:
