@@ -730,7 +730,8 @@ def helper_module(project: FileProject, module: str, requests: Sequence[HelperRe
     except SyntaxError as exc:
         return FileResult(path, original, original, encoding=encoding,
                           error=f"syntax error: line {exc.lineno}: {exc.msg}"), existing
-    defined = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    defined = {n.name: n for n in tree.body
+               if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     bound = astutil.top_level_names(tree)  # (async functions, classes, annotated names too)
     constants = astutil.string_constants(tree)
     wanted: List[HelperRequest] = []

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import ast
+import builtins
 import math
 import re
 import textwrap
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 import libcst.matchers as m
@@ -22,8 +23,22 @@ from ..model import HelperRequest, ImportRequest
 from ..project import resolve_ast_expr
 from ..sparse import split_lines, statement_lines, units
 from ..suppress import SUPPRESSED
+from ..waits import HELPERS
 
-SLEEP_FUNCS = {"time.sleep", "eventlet.sleep", "eventlet.greenthread.sleep"}
+SLEEP_FUNCS = {"time.sleep", "eventlet.sleep", "eventlet.greenthread.sleep",
+               "asyncio.sleep", "trio.sleep", "anyio.sleep"}
+ASYNC_SLEEP = "asyncio.sleep"  # what the async helpers sleep with
+# Clocks a loop may measure its deadline with (the helpers measure with time.monotonic).
+CLOCKS = {"time.time", "time.monotonic", "time.perf_counter"}
+# Builtins a budget or interval expression may call (they have no side effects).
+PURE_CALLS = {"min", "max", "int", "float", "abs", "round"}
+# Words of a call's name that say it acts rather than looks: a loop whose every round calls
+# one retries an action (a request that changes state), it does not wait for a condition.
+ACTION_WORDS = {"post", "put", "patch", "delete", "create", "update", "set", "send",
+                "publish", "write", "upload", "submit", "enqueue", "kill", "trigger",
+                "incr", "incrby", "decr", "decrby"}
+QUERY_WORDS = {"is", "has", "get", "list", "show", "find", "check", "read", "fetch", "wait",
+               "poll", "count", "head", "describe", "lookup", "query"}
 # Builtins a probe may call under an assert-retry helper (none raises AssertionError).
 # Standard modules whose functions never raise AssertionError.
 NON_ASSERTING_MODULES = {"time", "os", "json", "re", "math", "datetime", "itertools",
@@ -34,25 +49,6 @@ SAFE_BUILTINS = {"len", "any", "all", "str", "int", "float", "bool", "list", "di
                  "repr", "enumerate", "zip", "range", "reversed", "abs", "round"}
 EVENT_CLASSES = {"threading.Event", "eventlet.event.Event"}
 
-WAIT_UNTIL = '''\
-def wait_until(predicate, timeout, interval, message):
-    """Call ``predicate`` until it returns a truthy value; return that value.
-
-    Sleeps ``interval`` seconds between calls and gives up after sleeping
-    ``timeout`` seconds in all: the budget is counted in sleeps, as in the loop
-    this replaced, so a slow ``predicate`` never shortens the wait. Then it
-    fails the test with ``message``, a string or a callable returning one
-    (called only on failure).
-    """
-    attempts = int(round(timeout / interval)) + 1 if interval > 0 else 1
-    for attempt in range(max(attempts, 1)):
-        result = predicate()
-        if result:
-            return result
-        if attempt + 1 < attempts:
-            time.sleep(interval)
-    raise AssertionError(message() if callable(message) else message)
-'''
 
 
 class Decline(Exception):
@@ -105,6 +101,52 @@ class Plan:
     removed: List[cst.CSTNode] = field(default_factory=list)  # skeleton, for its comments
     carried: Set[str] = field(default_factory=set)  # names whose value one round leaves the next
     event: str = ""  # threading.Event name for the event-wait rewrite
+    timeout: str = ""  # a wall-clock budget (a deadline loop's), as written; '': count sleeps
+    asynchronous: bool = False  # the loop awaits asyncio.sleep
+    silent: bool = False  # on timeout the loop ends without failing (the code after checks)
+    error: str = ""  # the exception class the loop raises on timeout (not AssertionError)
+    fail_call: bool = False  # ``message`` is a call that fails (pytest.fail(...)), kept as is
+    drop: Tuple[int, ...] = ()  # statements before ``start`` it replaces too (the deadline's)
+
+    @property
+    def first(self) -> int:
+        """The first of the statements the new code takes the place of (``start``, or a
+        deadline right before it)."""
+        first = self.start
+        while first - 1 in self.drop:
+            first -= 1
+        return first
+
+    def inside(self, k: int) -> bool:
+        """Is the block's statement ``k`` one the rewrite replaces?"""
+        return self.start <= k < self.end or k in self.drop
+
+    def take(self, failure: "Failure") -> "Plan":
+        """The plan failing as ``failure`` says."""
+        self.message, self.error, self.fail_call = failure.message, failure.error, \
+            failure.call
+        return self
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What a loop does on timeout: fail with ``message`` (None: a message of the helper's),
+    raising AssertionError or ``error``; or, ``call``, run the failing call ``message``."""
+
+    message: Optional[cst.BaseExpression]
+    error: str = ""
+    call: bool = False
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The clock compared with a deadline: ``before`` (time is not up yet) or after it; the
+    deadline's name, or a start time's name and the timeout it is compared with."""
+
+    before: bool
+    deadline: str = ""
+    start: str = ""
+    timeout: Optional[cst.BaseExpression] = None
 
 
 @dataclass
@@ -255,6 +297,10 @@ class _Rewriter(cst.CSTTransformer):
         self.kept: Set[cst.FunctionDef] = set()  # shadowing methods a suppression keeps
         self.string_hits: Dict[str, bool] = {}  # pattern: a string of the file matches it
         self.indent_unit = module.default_indent
+        self.awaiting = False  # the loop being looked at awaits its sleep
+        self.bound_here: Set[str] = set()  # names the current function binds
+        # The rest of the function, around the block being looked at (none at its top).
+        self.enclosing: List[cst.CSTNode] = []
 
     # sleep recognition
     def is_sleep(self, node: cst.CSTNode) -> bool:
@@ -264,8 +310,10 @@ class _Rewriter(cst.CSTTransformer):
         return name in self.sleepers and name.split(".")[0] not in self.local
 
     def sleep_stmt(self, stmt: cst.CSTNode) -> Optional[cst.Call]:
-        if m.matches(stmt, m.SimpleStatementLine(body=[m.Expr(value=m.Call())])):
+        if m.matches(stmt, m.SimpleStatementLine(body=[m.Expr(value=m.Call() | m.Await(
+                expression=m.Call()))])):
             call = stmt.body[0].value  # type: ignore[attr-defined]
+            call = call.expression if isinstance(call, cst.Await) else call
             if self.is_sleep(call):
                 return call
         return None
@@ -339,23 +387,26 @@ class _Rewriter(cst.CSTTransformer):
         return any(h.owner == dotted_name for h in self.helpers)
 
     def _is_wait_until(self, fn: cst.FunctionDef) -> bool:
-        """The generic helper this codemod adds is not a loop to rewrite."""
-        if self.classes or len(self.functions) != 1 or fn.name.value != "wait_until":
+        """The helpers this codemod adds are not loops to rewrite."""
+        sources = {name: source for name, source, _ in HELPERS.values()}
+        name = fn.name.value
+        if self.classes or len(self.functions) != 1 or name not in sources:
             return False
         module = self.ctx.project.fixtures_module(self.ctx.path)
         return bool(module) and self.ctx.project.is_module(self.ctx.path, module) \
-            or self.module.code_for_node(fn).strip() == WAIT_UNTIL.strip()
+            or self.module.code_for_node(fn).strip() == sources[name].strip()
 
-    def _own_wait_until(self) -> bool:
-        """Whether this file may hold the generic helper: it binds ``wait_until`` nowhere,
-        or only as that very helper (a copy added by an earlier loop or run)."""
-        if "wait_until" not in self.bound():
+    def _own_helper(self, name: str, source: str) -> bool:
+        """Whether this file may hold the generic helper ``name``: it binds the name
+        nowhere, or only as that very helper (a copy added by an earlier loop or run)."""
+        if name not in self.bound():
             return True
-        helper = ast.dump(ast.parse(WAIT_UNTIL).body[0])
-        found = [n for n in self.ctx.nodes if isinstance(n, ast.FunctionDef)
-                 and n.name == "wait_until"]
+        helper = ast.dump(ast.parse(source).body[0])
+        found = [n for n in self.ctx.nodes if isinstance(n, (ast.FunctionDef,
+                                                             ast.AsyncFunctionDef))
+                 and n.name == name]
         return len(found) == 1 and found[0] in self.ctx.tree.body and \
-            ast.dump(found[0]) == helper and "wait_until" not in bound_names(
+            ast.dump(found[0]) == helper and name not in bound_names(
                 ast_walk(ast.Module([n for n in self.ctx.tree.body if n is not found[0]], [])))
 
     # -- class reachability ----------------------------------------------------------------
@@ -513,33 +564,49 @@ class _Rewriter(cst.CSTTransformer):
         """Names of sleep functions a function binds itself are not sleeps there."""
         self.taken: Set[str] = set()  # names of functions made in this one
         local = assigned_names([fn.body]) | {p.name.value for p in _all_params(fn)}
+        self.bound_here = local
         self.local = {head for head in (s.split(".")[0] for s in self.sleepers) if head in local}
 
     def _rewrite_function(self, original: cst.FunctionDef,
                           updated: cst.FunctionDef) -> cst.FunctionDef:
-        block = list(updated.body.body)  # type: ignore[union-attr]
-        orig_block = list(original.body.body)  # type: ignore[union-attr]
         self._enter(original)
-        # Loops nested below the top of the body are reported, not rewritten (loops in nested
-        # functions are their own function's business).
-        for stmt in orig_block:
+        self.enclosing = []
+        block = self._rewrite_block(original, list(updated.body.body),  # type: ignore
+                                    list(original.body.body))  # type: ignore[union-attr]
+        if block is None:
+            return updated
+        return updated.with_changes(body=updated.body.with_changes(body=block))
+
+    def _rewrite_block(self, fn: cst.FunctionDef, block: List[cst.BaseStatement],
+                       orig_block: List[cst.BaseStatement]) -> Optional[List[cst.BaseStatement]]:
+        """The statements of one block with their polling loops rewritten (None: none
+        was), the blocks of ``if``, ``with`` and ``try`` statements in it too. Loops in
+        other loops are reported, not rewritten (loops in nested functions are their own
+        function's business)."""
+        changed = False
+        for k, stmt in enumerate(orig_block):
             if isinstance(stmt, (cst.For, cst.While, cst.FunctionDef, cst.ClassDef)):
+                continue
+            if isinstance(stmt, (cst.If, cst.With, cst.Try)):
+                new = self._rewrite_compound(fn, block, orig_block, k)
+                if new is not None:
+                    block[k] = orig_block[k] = new
+                    changed = True
                 continue
             for node in walk(stmt):
                 if isinstance(node, (cst.For, cst.While)) and self.has_sleep(node):
                     self.ctx.report(node, "polling loop with sleep", fixed=False,
-                                    reason="the loop is not at the top level of a function "
-                                           "body")
+                                    reason="the loop is inside a statement the rewrite does "
+                                           "not enter (only if, with and try blocks)")
         i = len(block) - 1
-        changed = False
         while i >= 0:
             stmt = orig_block[i]
             if isinstance(stmt, (cst.For, cst.While)) and self.has_sleep(stmt):
                 try:
                     if self.ctx.suppressed(stmt):
                         raise Decline(SUPPRESSED)
-                    plan = self.analyze(original, orig_block, i)
-                    new, helper_name, pending = self.render(original, orig_block, plan)
+                    plan = self.analyze(fn, orig_block, i)
+                    new, helper_name, pending = self.render(fn, orig_block, plan)
                 except Decline as exc:
                     self.ctx.report(stmt, "polling loop with sleep", fixed=False,
                                     reason=str(exc))
@@ -548,23 +615,57 @@ class _Rewriter(cst.CSTTransformer):
                         effect()
                     block[plan.start:plan.end] = new
                     orig_block[plan.start:plan.end] = new
+                    for k in sorted(plan.drop, reverse=True):  # (all before plan.start)
+                        if k < plan.first:  # its blank lines and comments go to the next one
+                            lines = [*block[k].leading_lines, *block[k + 1].leading_lines]
+                            block[k + 1] = block[k + 1].with_changes(leading_lines=lines)
+                            orig_block[k + 1] = block[k + 1]
+                        del block[k], orig_block[k]
                     changed = True
                     self.ctx.report(stmt, f"polling loop rewritten to {helper_name}",
                                     fixed=True)
-                    i = plan.start
+                    i = plan.start - len(plan.drop)
             i -= 1
-        if not changed:
-            return updated
-        return updated.with_changes(body=updated.body.with_changes(body=block))
+        return block if changed else None
+
+    def _rewrite_compound(self, fn: cst.FunctionDef, block, orig_block,
+                          k: int) -> Optional[cst.BaseStatement]:
+        """``block[k]`` (an if, with or try statement) with the loops of its blocks
+        rewritten; None if none was. Each block is looked at knowing the rest of the
+        function (``self.enclosing``): what it reads or binds decides what stays shared."""
+        updated, original = block[k], orig_block[k]
+        empty = cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[cst.Pass()])])
+        outer = self.enclosing
+        done: Dict[cst.IndentedBlock, List[cst.BaseStatement]] = {}
+        try:
+            for mine, theirs in zip(_blocks(updated), _blocks(original)):
+                self.enclosing = outer + [s for j, s in enumerate(orig_block) if j != k] + \
+                    [original.deep_replace(theirs, empty)]
+                new = self._rewrite_block(fn, list(mine.body), list(theirs.body))
+                if new is not None:
+                    done[mine] = new
+        finally:
+            self.enclosing = outer
+        return updated.visit(_Bodies(done)) if done else None  # type: ignore[return-value]
 
     # -- analysis ----------------------------------------------------------------------------
     def analyze(self, fn: cst.FunctionDef, block: List[cst.BaseStatement], i: int) -> Plan:
         loop = block[i]
-        self._check_sleeps(loop)
+        self.awaiting = False
+        inner = [n for s in loop.body.body for n in walk(s)  # type: ignore[attr-defined]
+                 if isinstance(n, (cst.For, cst.While)) and self.has_sleep(n)]
+        if inner:
+            raise Decline("it sleeps in a loop inside it: a polling loop inside another loop "
+                          "is not rewritten")
+        self._check_sleeps(fn, loop)
         if "failureException" in self.ctx.text:
             raise Decline("the file sets failureException; the helpers fail with "
                           "AssertionError")
-        if isinstance(loop, cst.For):
+        clock = None if isinstance(loop, cst.For) else \
+            self._analyze_clock(fn, block, i, loop)  # type: ignore[arg-type]
+        if clock is not None:
+            plan = clock
+        elif isinstance(loop, cst.For):
             if loop.asynchronous:
                 raise Decline("async for loop")
             plan = self._analyze_for(fn, block, i, loop)
@@ -572,7 +673,9 @@ class _Rewriter(cst.CSTTransformer):
             plan = self._analyze_while_true(fn, block, i, loop)  # type: ignore[arg-type]
         else:
             plan = self._analyze_while(fn, block, i, loop)  # type: ignore[arg-type]
-        plan.removed = list(block[plan.start:plan.end])
+        plan.asynchronous = self.awaiting
+        self._check_polls(fn, plan)
+        plan.removed = [block[k] for k in plan.drop] + list(block[plan.start:plan.end])
         if plan.message is not None and any(
                 m.matches(n, m.Call(func=m.Name("locals") | m.Name("vars") | m.Name("dir")))
                 for n in walk(plan.message)):
@@ -589,13 +692,33 @@ class _Rewriter(cst.CSTTransformer):
                 raise Decline(f"the file names its {head!r} module in a string (a mock.patch "
                               f"target?); removing the import could break it")
         carried = self._carried(plan.probe)
-        outside = [s for k, s in enumerate(block) if not plan.start <= k < plan.end]
+        outside = [s for k, s in enumerate(block) if not plan.inside(k)] + self.enclosing
         bound = assigned_names(outside) | {p.name.value for p in _all_params(fn)}
         if carried - bound:
             raise Decline(f"the loop may read {sorted(carried - bound)[0]!r} before binding "
                           f"it in a round (a value carried from an earlier round)")
         plan.carried = carried
         return plan
+
+    def _check_polls(self, fn: cst.FunctionDef, plan: Plan) -> None:
+        """A loop that waits looks at something each round; one that calls the function's own
+        callable parameter is a wait helper itself, and one that calls an action (a post, a
+        publish, a set) retries that action."""
+        looked = list(plan.probe) + ([plan.not_done] if plan.not_done is not None else [])
+        # (a test's parameters are its fixtures: calling one is the test's business)
+        params = set() if fn.name.value.startswith("test") else \
+            {p.name.value for p in _all_params(fn)}
+        for node in walk_all(looked):
+            if not isinstance(node, cst.Call):
+                continue
+            if isinstance(node.func, cst.Name) and node.func.value in params:
+                raise Decline(f"the function is a wait helper itself: it polls the callable "
+                              f"{node.func.value!r} it is given")
+            name = dotted(node.func).rpartition(".")[2]
+            words = re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower().split("_")
+            if words[0] not in QUERY_WORDS and set(words) & ACTION_WORDS:
+                raise Decline(f"each round calls {name}, which acts rather than looks: the "
+                              f"loop retries an action, it does not wait for a condition")
 
     def _carried(self, probe: Sequence[cst.BaseStatement]) -> Set[str]:
         """Names the probe binds and may read before binding them in the same round: their
@@ -661,17 +784,27 @@ class _Rewriter(cst.CSTTransformer):
             raise Decline("the sleep interval is not a positive number literal")
         return value, self.module.code_for_node(call.args[0].value)
 
-    def _check_sleeps(self, loop: cst.CSTNode) -> None:
+    def _check_sleeps(self, fn: cst.FunctionDef, loop: cst.CSTNode) -> None:
+        """The loop sleeps once, with a sleep the helpers can take over; sets
+        ``self.awaiting`` for a loop that awaits asyncio.sleep."""
         calls = [n for n in walk(loop) if self.is_sleep(n)]
         if len(calls) != 1:
             raise Decline(f"the loop sleeps in {len(calls)} places")
         name = dotted(calls[0].func)  # type: ignore[attr-defined]
         head, _, rest = name.partition(".")
         path = self.bindings.get(head, "") + ("." + rest if rest else "")
-        if path != "time.sleep":
+        awaited = any(isinstance(n, cst.Await) and n.expression is calls[0] for n in walk(loop))
+        if path in ("trio.sleep", "anyio.sleep"):
+            raise Decline(f"the loop sleeps with {path}; the async helpers sleep with "
+                          f"asyncio.sleep")
+        if path == ASYNC_SLEEP:
+            if not awaited or not fn.asynchronous:
+                raise Decline("the loop calls asyncio.sleep without awaiting it")
+            self.awaiting = True
+        elif path != "time.sleep":
             raise Decline(f"the loop sleeps with {path} (a green-thread yield); the helpers "
                           f"sleep with time.sleep")
-        if name != "time.sleep" and self._in_strings("sleep"):
+        if name != path and self._in_strings("sleep"):
             raise Decline(f"the file names sleep in a string (a mock.patch target?), and the "
                           f"helpers would not sleep through {name}")
 
@@ -709,29 +842,65 @@ class _Rewriter(cst.CSTTransformer):
             raise Decline("the loop also counts in a variable")
         interval, src = self._sleep_interval(sleep)
         exits = self._exits(probe)
-        end = i + 1
+        failure, end, final = self._after_exits(block, i, loop, probe, exits)
+        if failure is None and not self.awaiting:  # (wait_until_async can end silently)
+            raise Decline(f"the loop is not followed by a failure ({FAILURES}): it ends "
+                          f"silently on timeout")
+        plan = Plan(i, end, probe, "exit", None, count, count, interval, src, None, loop)
+        return self._exit_plan(plan, block, exits, failure, final)
+
+    def _after_exits(self, block, i, loop, probe, exits: Exits):
+        """How a loop that ends the wait by ``return`` or ``break`` fails on timeout: by its
+        else clause, by the statement after it, or not at all (None: the code after it goes
+        on). -> (failure, one past the last statement the rewrite replaces, whether the
+        failure is a statement after the loop that only a return gets past)."""
         if loop.orelse is not None:
-            message = self._fail_message(list(loop.orelse.body.body))
-            if message is _NO:
-                raise Decline("the loop's else clause is not a single self.fail(...) or "
-                              "raise AssertionError(...)")
-            exits_return = "return" in exits.kinds
-        else:
-            message = self._fail_message(block[i + 1:i + 2])
-            if message is _NO:
-                raise Decline("the loop is not followed by self.fail(...) or "
-                              "raise AssertionError(...): it ends silently on timeout")
-            if "break" in exits.kinds:
-                raise Decline("a break leads to the failure after the loop")
-            end = i + 2
-            exits_return = True
+            failure = self._failure(list(loop.orelse.body.body))
+            if failure is _NO:
+                raise Decline(f"the loop's else clause is not a single failure ({FAILURES})")
+            return failure, i + 1, False
+        after = block[i + 1:i + 2]
+        ready = self._break_condition(probe, exits)
+        failure = self._post_assert(after, ready) if ready is not None else None
+        if failure is not None:  # ``if ready: break`` then ``assert ready``
+            return failure, i + 2, False
+        failure = self._failure(after)
+        if failure is _NO:
+            return None, i + 1, False
+        if "break" in exits.kinds:
+            raise Decline("a break leads to the failure after the loop")
+        return failure, i + 2, True
+
+    def _exit_plan(self, plan: Plan, block, exits: Exits, failure: Optional[Failure],
+                   final: bool) -> Plan:
+        """``plan`` (of a loop ended by its exits) checked and given its failure (``final``:
+        a statement after the loop, which only a return gets past)."""
         if not exits.kinds:
-            raise Decline("nothing in the loop ends the wait")
+            raise Decline(NO_EXIT)
         if "break" in exits.kinds and exits.values:
             raise Decline("the loop both breaks and returns a value")
-        if exits_return and end != len(block):
+        if failure is None:  # (a return ends the function; the code after runs on timeout)
+            plan.silent = True
+        elif ("return" in exits.kinds or final) and plan.end != len(block):
             raise Decline("code follows the loop's failure")
-        return Plan(i, end, probe, "exit", None, count, count, interval, src, message, loop)
+        return plan.take(failure) if failure is not None else plan
+
+    def _break_condition(self, probe, exits: Exits) -> Optional[cst.BaseExpression]:
+        """``ready`` when the probe ends with ``if ready: break`` and nothing else exits."""
+        last = probe[-1] if probe else None
+        if m.matches(last, m.If(body=m.IndentedBlock(body=[m.SimpleStatementLine(
+                body=[m.Break()])]), orelse=None)) and exits.kinds == {"break"} and \
+                not self._exits(probe[:-1]).kinds:
+            return last.test  # type: ignore[union-attr]
+        return None
+
+    def _post_assert(self, stmts, ready: cst.BaseExpression) -> Optional[Failure]:
+        """``assert ready[, msg]`` (the wait's own condition checked again) as a failure."""
+        if len(stmts) == 1 and m.matches(stmts[0], m.SimpleStatementLine(body=[m.Assert()])):
+            check = stmts[0].body[0]
+            if check.test.deep_equals(ready):
+                return Failure(check.msg)
+        return None
 
     def _analyze_while_true(self, fn, block, i, loop: cst.While) -> Plan:
         if loop.orelse is not None:
@@ -745,8 +914,17 @@ class _Rewriter(cst.CSTTransformer):
         # The counter: ``c += 1`` and ``if c == MAX: self.fail(...)``, in either order.
         inc_at = [k for k, s in enumerate(body) if _counter_inc(s)]
         check_at = [k for k, s in enumerate(body) if self._counter_check(s)]
+        if not inc_at and not check_at:  # no bound: it gains one
+            exits = self._exits(body)
+            if not exits.kinds:
+                raise Decline(NO_EXIT)
+            if "return" in exits.kinds and i + 1 != len(block):
+                raise Decline("code follows the loop")
+            sleeps = Count(float(math.ceil(self.ctx.config.default_timeout / interval - 1e-9)))
+            return Plan(i, i + 1, body, "exit", None, sleeps.plus(1), sleeps, interval, src,
+                        None, loop)
         if len(inc_at) != 1 or len(check_at) != 1:
-            raise Decline("the loop has no retry counter checked with self.fail(...)")
+            raise Decline(f"the loop has no retry counter checked with a failure ({FAILURES})")
         inc, check = body[inc_at[0]], body[check_at[0]]
         counter = _counter_inc(inc)
         var, limit = self._counter_check(check)  # type: ignore[misc]
@@ -765,14 +943,14 @@ class _Rewriter(cst.CSTTransformer):
         polls = self._count(limit, fn).plus(-int(c0) + (1 if check_at[0] < inc_at[0] else 0))
         if polls.value is not None and polls.value < 1:
             raise Decline("the loop never polls")
-        message = self._fail_message(list(check.body.body))  # type: ignore[attr-defined]
+        failure = self._failure(list(check.body.body))  # type: ignore[attr-defined]
         exits = self._exits(probe)
         if not exits.kinds:
-            raise Decline("nothing in the loop ends the wait")
+            raise Decline(NO_EXIT)
         if "return" in exits.kinds and i + 1 != len(block):
             raise Decline("code follows the loop")
         return Plan(i - 1, i + 1, probe, "exit", None, polls, polls.plus(-1), interval, src,
-                    message, loop)
+                    None, loop).take(failure)
 
     def _analyze_while(self, fn, block, i, loop: cst.While) -> Plan:
         if loop.orelse is not None:
@@ -794,9 +972,9 @@ class _Rewriter(cst.CSTTransformer):
             exits = self._exits(probe)
             if not exits.kinds or "break" in exits.kinds:
                 raise Decline("the loop does not end the wait with return")
-            message = self._fail_message(block[i + 1:i + 2])
-            if message is _NO:
-                raise Decline("the loop is not followed by self.fail(...)")
+            failure = self._failure(block[i + 1:i + 2])
+            if failure is _NO:
+                raise Decline(f"the loop is not followed by a failure ({FAILURES})")
             if i + 2 != len(block):
                 raise Decline("code follows the loop's failure")
             allowed = [block[i - 1].body[0].targets[0].target,  # type: ignore[attr-defined]
@@ -804,14 +982,14 @@ class _Rewriter(cst.CSTTransformer):
             if not self._private(fn, var, allowed):
                 raise Decline(f"the counter {var!r} is used outside the loop's counting")
             return Plan(i - 1, i + 2, probe, "exit", None, sleeps, sleeps, interval, src,
-                        message, loop)
+                        None, loop).take(failure)
         # ``while not_done [and counter]``: sleep (and count), then poll again.
         incs = [s for s in body if _counter_inc(s)]
         rest = [s for s in body if not _counter_inc(s)]
         if counter is None and incs:
             raise Decline("the loop counts but its condition does not bound it")
         if not rest or not self.sleep_stmt(rest[0]):
-            raise Decline("the loop does not sleep first and then poll")
+            raise Decline(WORKS_WHILE)
         interval, src = self._sleep_interval(self.sleep_stmt(rest[0]))  # type: ignore[arg-type]
         refetch = rest[1:]
         if self._exits(refetch).kinds:
@@ -843,27 +1021,258 @@ class _Rewriter(cst.CSTTransformer):
                        _counter_side(loop.test, var)]
             if not self._private(fn, var, allowed):
                 raise Decline(f"the counter {var!r} is used outside the loop's counting")
-        end = i + 1
-        message: Union[None, cst.BaseExpression, object] = None
-        if i + 1 < len(block) and m.matches(block[i + 1], m.If()):
-            post = block[i + 1]
-            if post.orelse is None and post.test.deep_equals(not_done):  # type: ignore
-                message = self._fail_message(list(post.body.body))  # type: ignore
-                if message is _NO:
-                    message = None
-                else:
-                    end = i + 2
-        if end == i + 1 and counter is not None:
+        failure = self._cond_failure(block[i + 1:i + 2], not_done)
+        end = i + 1 if failure is None else i + 2
+        plan = Plan(start, end, refetch, "cond", not_done, Count(0), Count(0), interval, src,
+                    None, loop)
+        if failure is None and counter is not None:
             event = self._event_name(fn, not_done)
             if event and not refetch:
-                return Plan(start, end, [], "event", not_done, sleeps.plus(1),  # type: ignore
-                            sleeps, interval, src, None, loop, event=event)
-            raise Decline("the loop ends silently on timeout (no self.fail after it)")
+                plan.style, plan.event, plan.probe = "event", event, []
+                plan.polls, plan.sleeps = sleeps.plus(1), sleeps  # type: ignore[union-attr]
+                return plan
+            if not self.awaiting:  # (wait_until_async can end silently)
+                raise Decline("the loop ends silently on timeout (no failure after it)")
+            plan.silent = True
         if sleeps is None:  # no bound: it gains one
             timeout = self.ctx.config.default_timeout
             sleeps = Count(float(math.ceil(timeout / interval - 1e-9)))
-        return Plan(start, end, refetch, "cond", not_done, sleeps.plus(1), sleeps, interval, src,
-                    message, loop)  # type: ignore[arg-type]
+        plan.polls, plan.sleeps = sleeps.plus(1), sleeps
+        return plan.take(failure) if failure is not None else plan
+
+    def _cond_failure(self, after, not_done: cst.BaseExpression) -> Optional[Failure]:
+        """The failure after a loop that waits while ``not_done``: ``if not_done: <failure>``
+        or ``assert <ready>[, msg]``; None if the statement after it is neither."""
+        if after and m.matches(after[0], m.If(orelse=None)) and \
+                after[0].test.deep_equals(not_done):  # type: ignore[attr-defined]
+            failure = self._failure(list(after[0].body.body))  # type: ignore[attr-defined]
+            return None if failure is _NO else failure
+        return self._post_assert(after, negate(not_done))
+
+    # -- wall-clock deadlines ------------------------------------------------------------------
+    def is_clock(self, node: cst.CSTNode) -> bool:
+        """``time.monotonic()`` (or ``time.time()``, ``perf_counter()``), under any alias."""
+        return m.matches(node, m.Call(args=[])) and \
+            self._resolve(node.func) in CLOCKS  # type: ignore[attr-defined]
+
+    def _bound(self, expr: cst.CSTNode) -> Optional[Bound]:
+        """The clock compared with a deadline: ``clock() < deadline``, ``clock() - start <
+        timeout``, ``clock() < start + timeout``, either way round (``>``: time is up)."""
+        if not isinstance(expr, cst.Comparison) or len(expr.comparisons) != 1:
+            return None
+        op = type(expr.comparisons[0].operator)
+        left, right = expr.left, expr.comparisons[0].comparator
+        if self._clock_side(left) is None:
+            left, right, op = right, left, _MIRROR.get(op)  # type: ignore[assignment]
+        side = self._clock_side(left)
+        if side is None or op not in _ORDER:
+            return None
+        before = _ORDER[op]
+        if side:
+            return Bound(before, start=side, timeout=right)
+        if isinstance(right, cst.Name):
+            return Bound(before, deadline=right.value)
+        if m.matches(right, m.BinaryOperation(operator=m.Add(), left=m.Name())):
+            return Bound(before, start=right.left.value,  # type: ignore[attr-defined]
+                         timeout=right.right)  # type: ignore[attr-defined]
+        return None
+
+    def _clock_side(self, expr: cst.CSTNode) -> Optional[str]:
+        """``clock()`` -> ''; ``clock() - start`` -> 'start'; None for anything else."""
+        if self.is_clock(expr):
+            return ""
+        if m.matches(expr, m.BinaryOperation(operator=m.Subtract(), right=m.Name())) and \
+                self.is_clock(expr.left):  # type: ignore[attr-defined]
+            return expr.right.value  # type: ignore[attr-defined]
+        return None
+
+    def _clock_check(self, stmt: cst.CSTNode) -> Optional[Tuple[Bound, Failure]]:
+        """``if <time is up>: <failure>`` or ``assert <time is not up>[, msg]``."""
+        if m.matches(stmt, m.If(orelse=None)):
+            bound = self._bound(stmt.test)  # type: ignore[attr-defined]
+            failure = self._failure(list(stmt.body.body))  # type: ignore[attr-defined]
+            if bound is not None and not bound.before and failure is not _NO:
+                return bound, failure
+        elif m.matches(stmt, m.SimpleStatementLine(body=[m.Assert()])):
+            check = stmt.body[0]  # type: ignore[attr-defined]
+            bound = self._bound(check.test)
+            if bound is not None and bound.before:
+                return bound, Failure(check.msg)
+        return None
+
+    def _analyze_clock(self, fn, block, i, loop: cst.While) -> Optional[Plan]:
+        """A loop bounded by a wall-clock deadline, in its condition or checked in its body;
+        None for a loop that does not read the clock that way."""
+        test, body = loop.test, list(loop.body.body)
+        parts = [loop.test]
+        if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And) \
+                and not test.lpar:
+            parts = [test.left, test.right]
+        bounds = [(p, self._bound(p)) for p in parts if self._bound(p)]
+        checks = [(k, self._clock_check(s)) for k, s in enumerate(body) if self._clock_check(s)]
+        if not bounds and not checks:
+            return None
+        if len(bounds) + len(checks) != 1:
+            raise Decline("the loop checks its deadline in more than one place")
+        if loop.orelse is not None and not (bounds and len(parts) == 1):
+            raise Decline("the loop has an else clause")
+        if bounds:
+            part, bound = bounds[0]
+            if not bound.before:  # type: ignore[union-attr]
+                raise Decline("the loop runs while its deadline has passed")
+            if len(parts) == 1:  # ``while clock() < deadline:``, ended by return or break
+                probe, sleep, incs = self._strip_tail(body)
+                if incs:
+                    raise Decline("the loop also counts in a variable")
+                if not probe:
+                    raise Decline("the loop only sleeps until a moment in time: there is no "
+                                  "condition to wait for")
+                exits = self._exits(probe)
+                failure, end, final = self._after_exits(block, i, loop, probe, exits)
+                plan = Plan(i, end, probe, "exit", None, Count(0), Count(0), 0.0, "", None, loop)
+                plan = self._exit_plan(plan, block, exits, failure, final)
+            else:  # ``while not_done and clock() < deadline:``, sleep, poll again
+                not_done = parts[1] if part is parts[0] else parts[0]
+                if not body or not self.sleep_stmt(body[0]):
+                    raise Decline(WORKS_WHILE)
+                sleep, refetch = self.sleep_stmt(body[0]), body[1:]
+                if self._exits(refetch).kinds:
+                    raise Decline("the loop's poll exits early")
+                start = i
+                for stmt in reversed(refetch):  # the first poll, just before the loop
+                    if start == 0 or not block[start - 1].deep_equals(stmt):
+                        raise Decline("the first poll before the loop is not the same as "
+                                      "the poll in it")
+                    start -= 1
+                failure = self._cond_failure(block[i + 1:i + 2], not_done)
+                plan = Plan(start, i + 1 if failure is None else i + 2, refetch, "cond",
+                            not_done, Count(0), Count(0), 0.0, "", None, loop)
+                plan = plan.take(failure) if failure is not None else plan
+                plan.silent = failure is None
+        else:
+            k, (bound, failure) = checks[0]  # type: ignore[misc]
+            if len(body) < 2 or k < len(body) - 2 or not self.sleep_stmt(
+                    body[-1] if k == len(body) - 2 else body[-2]):
+                raise Decline("the deadline is not checked right before or after the sleep "
+                              "that ends the loop body")
+            sleep = self.sleep_stmt(body[-1] if k == len(body) - 2 else body[-2])
+            probe = body[:-2]
+            if m.matches(test, m.Name("True")):  # poll, check the time, sleep
+                exits = self._exits(probe)
+                if not exits.kinds:
+                    raise Decline(NO_EXIT)
+                if "return" in exits.kinds and i + 1 != len(block):
+                    raise Decline("code follows the loop")
+                plan = Plan(i, i + 1, probe, "exit", None, Count(0), Count(0), 0.0, "", None,
+                            loop).take(failure)
+            else:  # ``while not_done:`` check the time, sleep
+                if probe:
+                    raise Decline("the loop does more than check its deadline and sleep")
+                plan = Plan(i, i + 1, [], "cond", test, Count(0), Count(0), 0.0, "", None,
+                            loop).take(failure)
+        plan.interval, plan.interval_src = self._interval_expr(sleep, plan)  # type: ignore
+        plan.timeout, plan.drop = self._deadline(fn, block, plan, [b for _, b in bounds] or
+                                                 [checks[0][1][0]])  # type: ignore[index]
+        return plan
+
+    def _interval_expr(self, call: cst.Call, plan: Plan) -> Tuple[float, str]:
+        """The sleep's interval, any expression without side effects the probe leaves alone
+        (a deadline bounds the wait, not the interval)."""
+        if len(call.args) != 1 or call.args[0].keyword is not None or call.args[0].star:
+            raise Decline("the sleep call does not take one interval argument")
+        expr = call.args[0].value
+        value = number(expr)
+        if value is not None and value < 0:
+            raise Decline("the sleep interval is negative")
+        self._pure(expr, plan, "the sleep interval")
+        return value or 0.0, self.module.code_for_node(expr).strip()
+
+    def _pure(self, expr: cst.BaseExpression, plan: Plan, what: str) -> None:
+        """``expr`` may be evaluated once at the helper's call instead of where it stands:
+        it calls nothing but ``min``, ``max`` and the like, and the loop binds none of its
+        names."""
+        for node in walk(expr, into_scopes=True):
+            if isinstance(node, (cst.Await, cst.Yield, cst.Lambda, cst.NamedExpr)) or \
+                    isinstance(node, cst.Call) and dotted(node.func) not in PURE_CALLS:
+                raise Decline(f"{what} calls something (it would be evaluated once, not "
+                              f"every round)")
+        if "\n" in self.module.code_for_node(expr).strip():
+            raise Decline(f"{what} is written over several lines")
+        changed = set(names_read([expr])) & assigned_names(
+            list(plan.probe) + [plan.loop.body])
+        if changed:
+            raise Decline(f"the loop changes {sorted(changed)[0]!r}, which {what} reads")
+
+    def _deadline(self, fn, block, plan: Plan, bounds: List[Bound]) -> Tuple[str, Tuple[int, ...]]:
+        """The budget of a loop bounded by ``bounds`` as written, and the statements before
+        it that set the deadline, which the rewrite removes when nothing else reads them.
+        Between them and the loop only statements that call nothing may stand (the helper
+        starts its clock where the loop starts)."""
+        setup: Dict[str, Tuple[int, Optional[cst.BaseExpression]]] = {}
+        k = plan.start - 1
+        while k >= 0:
+            stmt = block[k]
+            target, value = _single_assign(stmt)
+            if target and target not in setup and self.is_clock(value):
+                setup[target] = (k, None)  # start = clock()
+            elif target and target not in setup and m.matches(value, m.BinaryOperation(
+                    operator=m.Add())) and (self.is_clock(value.left) or  # type: ignore
+                                            self.is_clock(value.right) or  # type: ignore
+                                            isinstance(value.left, cst.Name)):  # type: ignore
+                setup[target] = (k, value)  # deadline = clock() + timeout, = start + timeout
+            elif any(isinstance(n, (cst.Call, cst.Await)) for n in walk(stmt, into_scopes=True)):
+                break
+            k -= 1
+        bound = bounds[0]
+        late = assigned_names(block[:k + 1]) if k >= 0 else set()
+        for var in (bound.deadline, bound.start):
+            if var and var not in setup and var in late:
+                raise Decline(f"code that calls something runs between where {var!r} is set "
+                              f"and the loop (the wait would start later)")
+        if bound.deadline:
+            if bound.deadline not in setup or setup[bound.deadline][1] is None:
+                raise Decline(f"the deadline {bound.deadline!r} is not set to the clock plus "
+                              f"a timeout just before the loop")
+            value = setup[bound.deadline][1]
+            if self.is_clock(value.left):  # type: ignore[union-attr]
+                timeout, start = value.right, ""  # type: ignore[union-attr]
+            elif self.is_clock(value.right):  # type: ignore[union-attr]
+                timeout, start = value.left, ""  # type: ignore[union-attr]
+            else:
+                timeout, start = value.right, value.left.value  # type: ignore[union-attr]
+        else:
+            timeout, start = bound.timeout, bound.start
+        if start and (start not in setup or setup[start][1] is not None):
+            raise Decline(f"the start time {start!r} is not set to the clock just before the "
+                          f"loop")
+        self._pure(timeout, plan, "the timeout")  # type: ignore[arg-type]
+        # The names the deadline is made of, and where the loop may read them.
+        used = [v for v in (bound.deadline, start) if v]
+        between = block[min(setup[v][0] for v in used) + 1:plan.start]
+        if set(names_read([timeout])) & assigned_names(between):
+            raise Decline("the timeout changes between the deadline and the loop")
+        reads = [n for b in self._bound_nodes(plan) for n in walk(b)
+                 if isinstance(n, cst.Name)]
+        drop = []
+        for var in used:
+            index, value = setup[var]
+            allowed = [block[index].body[0].targets[0].target] + reads  # type: ignore
+            allowed += [block[j].body[0].value.left for j in drop  # type: ignore
+                        if m.matches(block[j].body[0].value.left, m.Name(var))]  # type: ignore
+            if self._private_in(block, var, allowed):
+                drop.append(index)
+        return self.module.code_for_node(timeout).strip(), tuple(sorted(drop))
+
+    def _bound_nodes(self, plan: Plan) -> List[cst.CSTNode]:
+        """Where the loop compares the clock with its deadline."""
+        return [n for n in walk(plan.loop) if self._bound(n) is not None]
+
+    def _private_in(self, block, var: str, allowed: Sequence[cst.CSTNode]) -> bool:
+        """Is ``var`` used in ``block`` nowhere but at ``allowed`` (or where it is bound
+        anew)?"""
+        body = cst.IndentedBlock(body=[*block, *self.enclosing])  # type: ignore[list-item]
+        ok = {id(n) for n in allowed} | _rebinding_names(body)
+        return all(id(n) in ok for n in _name_nodes(body, var))
 
     def _sleeps(self, incs, var: str, c0: float, limit: float, inclusive: bool) -> Count:
         """How many rounds ``var`` counts from ``c0`` to ``limit``, counted the way Python
@@ -908,6 +1317,9 @@ class _Rewriter(cst.CSTTransformer):
                 incs.insert(0, stmts[k])
             return stmts[:k], sleep, incs
         last = stmts[-1]
+        branch = self._sleep_or_break(last) if not incs else None
+        if branch is not None:  # ``if not ready: sleep`` ``else: break``, or the other way
+            return stmts[:-1] + [branch[1]], branch[0], []
         if isinstance(last, cst.Try) and last.finalbody is None and not incs:
             sleeping = [h for h in last.handlers if self.has_sleep(h)]
             if sleeping:  # "until it stops raising": the try body ends the wait
@@ -941,14 +1353,34 @@ class _Rewriter(cst.CSTTransformer):
             return stmts[:-1] + [new_try], sleep, incs
         raise Decline("the sleep is not the last step of the loop body")
 
-    def _exits(self, probe: Sequence[cst.CSTNode]) -> "Exits":
+    def _sleep_or_break(self, stmt: cst.CSTNode):
+        """``if C: <sleep> else: break`` -> (the sleep, ``if not C: break``); ``if C: break
+        else: <sleep>`` -> (the sleep, ``if C: break``); None for anything else."""
+        if not isinstance(stmt, cst.If) or not isinstance(stmt.orelse, cst.Else) or \
+                len(stmt.body.body) != 1 or len(stmt.orelse.body.body) != 1:
+            return None
+        then, other = stmt.body.body[0], stmt.orelse.body.body[0]
+        brk = m.SimpleStatementLine(body=[m.Break()])
+        if self.sleep_stmt(then) and m.matches(other, brk) and not comments(stmt.orelse):
+            test = negate(stmt.test)
+        elif self.sleep_stmt(other) and m.matches(then, brk) and not comments(stmt.orelse):
+            test, then = stmt.test, other
+        else:
+            return None
+        body = cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[cst.Break()])])
+        return self.sleep_stmt(then), stmt.with_changes(test=test, body=body, orelse=None)
+
+    def _exits(self, probe: Sequence[cst.CSTNode], awaits: Optional[bool] = None) -> "Exits":
+        """How ``probe`` ends the wait; ``awaits``: it may await (it moves into an async
+        function; by default, when the loop awaits its sleep)."""
+        awaits = self.awaiting if awaits is None else awaits
         exits = Exits(set(), [])
 
         def visit(node: cst.CSTNode, in_loop: bool, in_else: bool) -> None:
             if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
                 return
-            if isinstance(node, (cst.Yield, cst.Await)) or (
-                    isinstance(node, (cst.With, cst.For)) and node.asynchronous):
+            if isinstance(node, cst.Yield) or not awaits and (isinstance(node, cst.Await) or (
+                    isinstance(node, (cst.With, cst.For)) and node.asynchronous)):
                 raise Decline("the loop yields or awaits")
             if isinstance(node, cst.Call) and m.matches(node.func, m.Name("locals") |
                                                         m.Name("vars") | m.Name("dir")):
@@ -983,12 +1415,12 @@ class _Rewriter(cst.CSTTransformer):
         return exits
 
     def _counter_check(self, stmt: cst.CSTNode):
-        """``if c == LIMIT: self.fail(...)`` (or ``>=``) -> (c, LIMIT)."""
+        """``if c == LIMIT: <failure>`` (or ``>=``) -> (c, LIMIT)."""
         if not m.matches(stmt, m.If(test=m.Comparison(left=m.Name(), comparisons=[
                 m.ComparisonTarget(operator=m.Equal() | m.GreaterThanEqual())]))):
             return None
         if stmt.orelse is not None or \
-                self._fail_message(list(stmt.body.body)) is _NO:  # type: ignore
+                self._failure(list(stmt.body.body)) is _NO:  # type: ignore
             return None
         test = stmt.test  # type: ignore[attr-defined]
         return test.left.value, test.comparisons[0].comparator
@@ -999,6 +1431,44 @@ class _Rewriter(cst.CSTTransformer):
                 targets=[m.AssignTarget(target=m.Name(var))])])):
             return number(_assign_value(stmt))
         return None
+
+    def _failure(self, stmts):
+        """The failure a lone statement makes: ``self.fail(msg)``, ``raise
+        AssertionError(msg)`` (what the helpers raise), ``pytest.fail(...)`` (kept as
+        written, run on timeout), ``raise SomeError(msg)``; ``_NO`` for anything else."""
+        message = self._fail_message(stmts)
+        if message is not _NO:
+            return Failure(message)
+        if len(stmts) != 1 or not m.matches(stmts[0], m.SimpleStatementLine(
+                body=[m.Expr(value=m.Call()) | m.Raise(cause=None)])):
+            return _NO
+        small = stmts[0].body[0]
+        if isinstance(small, cst.Expr):
+            return Failure(small.value, call=True) if self._resolve(
+                small.value.func) == "pytest.fail" else _NO  # type: ignore[attr-defined]
+        exc = small.exc
+        cls = exc.func if isinstance(exc, cst.Call) else exc
+        name = dotted(cls) if cls is not None else ""
+        if not name or name.split(".")[0] in self.bound_here:
+            return _NO
+        if not isinstance(exc, cst.Call):  # ``raise TimeoutError``: a class, not a value
+            return Failure(None, error=name) if isinstance(
+                getattr(builtins, name, None), type) else _NO
+        if not exc.args:
+            return Failure(None, error=name)
+        arg = exc.args[0]
+        if len(exc.args) != 1 or arg.star or arg.keyword is not None:
+            return _NO
+        return Failure(arg.value, error=name)
+
+    def _resolve(self, node: cst.CSTNode) -> str:
+        """The dotted path a name stands for through the file's imports (``fail`` imported
+        from pytest: ``pytest.fail``), '' for a name the function binds itself."""
+        name = dotted(node)
+        head, _, rest = name.partition(".")
+        if not name or head in self.bound_here:
+            return ""
+        return self.bindings.get(head, head) + ("." + rest if rest else "")
 
     def _fail_message(self, stmts):
         """The message of a lone ``self.fail(msg)`` or ``raise AssertionError(msg)``
@@ -1049,9 +1519,11 @@ class _Rewriter(cst.CSTTransformer):
         kept = set(comments(cst.Module(body=list(plan.probe))))
         if plan.message is not None:
             kept |= set(comments(plan.message))
-        leading = block[plan.start].leading_lines
-        # The first replaced statement's leading lines stay where they are.
-        kept |= {line.comment.value for line in leading if line.comment is not None}
+        leading = block[plan.first].leading_lines
+        # The first replaced statement's leading lines stay where they are, and so do those
+        # of a deadline set further up (they go to the statement after it).
+        kept |= {line.comment.value for k in [plan.first, *plan.drop]
+                 for line in block[k].leading_lines if line.comment is not None}
         moved = [c for node in plan.removed for c in comments(node) if c not in kept]
         if plan.style == "event":
             text = f"{plan.event}.wait({plan.sleeps.seconds(plan.interval)})\n"
@@ -1061,7 +1533,10 @@ class _Rewriter(cst.CSTTransformer):
         # test that does not go through self.fail) gets wait_until, which raises it too.
         raised = any(isinstance(n, cst.Raise) for stmt in block[plan.start:plan.end]
                      for n in walk(stmt))
-        if helper is not None and self._assert_safe(plan) and not raised:
+        # The assert-retry helper counts its budget and fails with AssertionError.
+        plain = not (plan.timeout or plan.asynchronous or plan.silent or plan.error or
+                     plan.fail_call)
+        if helper is not None and plain and self._assert_safe(plan) and not raised:
             text, name = self._render_assert(fn, block, plan, helper, indent)
             pending: list = []
         else:
@@ -1122,7 +1597,7 @@ class _Rewriter(cst.CSTTransformer):
         """Names the probe binds that must stay the function's own (``nonlocal``): those
         code outside the probe reads or binds, and parameters. (after, in message)."""
         assigned = assigned_names(plan.probe)
-        outside_nodes = [s for k, s in enumerate(block) if not plan.start <= k < plan.end]
+        outside_nodes = [s for k, s in enumerate(block) if not plan.inside(k)] + self.enclosing
         params = {p.name.value for p in _all_params(fn)}
         shared = set(names_read(outside_nodes)) | assigned_names(outside_nodes) | params
         if plan.not_done is not None and plan.style != "cond":
@@ -1142,7 +1617,7 @@ class _Rewriter(cst.CSTTransformer):
         """Which probe names become ``nonlocal``, and which one (if any) the helper returns."""
         if plan.style == "cond" and len(after) == 1 and not in_message:
             var = after[0]
-            outside = [s for k, s in enumerate(block) if not plan.start <= k < plan.end]
+            outside = [s for k, s in enumerate(block) if not plan.inside(k)] + self.enclosing
             params = {p.name.value for p in _all_params(fn)}
             subscripted = any(m.matches(n, m.Subscript(value=m.Name(var)))
                               for n in walk(plan.not_done))  # type: ignore[arg-type]
@@ -1152,7 +1627,7 @@ class _Rewriter(cst.CSTTransformer):
         return list(dict.fromkeys(after + in_message)), ""
 
     def _init_lines(self, fn, block, plan: Plan, names: List[str]) -> str:
-        outside = [s for k, s in enumerate(block) if not plan.start <= k < plan.end]
+        outside = [s for k, s in enumerate(block) if not plan.inside(k)] + self.enclosing
         bound = assigned_names(outside) | {p.name.value for p in _all_params(fn)}
         return "".join(f"{n} = None\n" for n in names if n not in bound)
 
@@ -1164,10 +1639,11 @@ class _Rewriter(cst.CSTTransformer):
         self.taken.add(name)
         return name
 
-    def _def_text(self, block, plan: Plan, before: str, name: str, body: str) -> str:
-        first = plan.start == 0 or _is_docstring(block[plan.start - 1])
+    def _def_text(self, block, plan: Plan, before: str, name: str, body: str,
+                  keyword: str = "def") -> str:
+        first = plan.first == 0 or _is_docstring(block[plan.first - 1])
         blank = "" if first and not before else "\n"
-        return f"{before}{blank}def {name}():\n{body}\n"
+        return f"{before}{blank}{keyword} {name}():\n{body}\n"
 
     def _probe_text(self, plan: Plan, flag_value: str) -> str:
         """The probe as source, one indent unit deeper, with loop exits made returns."""
@@ -1223,7 +1699,8 @@ class _Rewriter(cst.CSTTransformer):
         condition, if it fits in ``room`` characters) for a loop that had none."""
         if plan.message is not None:
             return self._expr(plan.message, at, line)
-        short = f"Timed out after {budget} s"
+        # (a budget that is not a number, ``max_sec``, is no words for a message)
+        short = f"Timed out after {budget} s" if _is_number(budget) else "Timed out"
         if plan.not_done is not None:
             what = " ".join(" ".join(self._expr(negate(plan.not_done))).split())
             full = repr(f"{short} waiting for: {what}")
@@ -1282,29 +1759,42 @@ class _Rewriter(cst.CSTTransformer):
         if not module:
             raise Decline("no fixtures module for the wait_until helper (set fixtures-module "
                           "in [tool.testsec-fix])")
-        if self.ctx.project.is_module(self.ctx.path, module) and not self._own_wait_until():
-            raise Decline("this file, where the wait_until helper would go, binds the name "
-                          "wait_until to something else")
+        name, source, imports = HELPERS[bool(plan.timeout), plan.asynchronous]
+        if plan.error == "AssertionError" and name == "wait_until":
+            raise Decline("the file binds AssertionError to another class, and wait_until "
+                          "raises the built-in one")
+        if plan.error and name == "wait_until":
+            raise Decline(f"the loop raises {plan.error} on timeout, and wait_until (which "
+                          f"counts its budget in sleeps) raises AssertionError")
+        if plan.silent and name == "wait_until":
+            raise Decline("the loop ends silently on timeout, and wait_until (which counts "
+                          "its budget in sleeps) fails")
+        if self.ctx.project.is_module(self.ctx.path, module) and \
+                not self._own_helper(name, source):
+            raise Decline(f"this file, where the {name} helper would go, binds the name "
+                          f"{name} to something else")
         exits = self._exits(plan.probe)
         values = exits.values
         if plan.style == "exit" and values and exits.bare:
             raise Decline("the loop returns a value on one path and nothing on another; "
-                          "wait_until needs a true value to stop")
+                          f"{name} needs a true value to stop")
         if plan.style == "exit" and not all(self._truthy(v, plan) for v in values):
-            raise Decline("the loop returns a value that may be falsy, which wait_until "
-                          "would take for 'not yet'")
+            raise Decline(f"the loop returns a value that may be falsy, which {name} "
+                          f"would take for 'not yet'")
         after, in_message = self._state(fn, block, plan)
         nonlocal_names, result_var = self._state_plan(fn, block, plan, after, in_message,
                                                       assert_style=False)
         unit = self.indent_unit
-        timeout = plan.sleeps.seconds(plan.interval)
+        timeout = plan.timeout or plan.sleeps.seconds(plan.interval)
         room = self.ctx.config.max_line_length - len(indent) - len(unit) - 10
-        if plan.message is not None and not is_string_literal(plan.message):
+        if plan.silent:
+            msg = ["message=None"]
+        elif plan.message is not None and not is_string_literal(plan.message):
             msg = self._lambda(plan, timeout, len(indent) + len(unit))
         else:
             msg = self._message(plan, timeout, room, at=8, line=0)
             msg = ["message=" + msg[0]] + msg[1:]
-        func, pending = self._wait_until_ref(module)
+        func, pending = self._helper_ref(module, name, source, imports)
         before = self._init_lines(fn, block, plan, nonlocal_names)
         predicate = None
         if plan.style == "cond" and not nonlocal_names and not result_var:
@@ -1320,10 +1810,22 @@ class _Rewriter(cst.CSTTransformer):
                     body += f"{unit}if {done}:\n{unit * 2}return {result_var}\n"
                 else:
                     body += f"{unit}return {done}\n"
-            text = self._def_text(block, plan, before, predicate, body)
+            awaits = any(isinstance(n, cst.Await) for n in walk_all(
+                list(plan.probe) + ([plan.not_done] if plan.style == "cond" else [])))
+            text = self._def_text(block, plan, before, predicate, body,
+                                  "async def" if awaits else "def")
         args = [[predicate], [f"timeout={timeout}"], [f"interval={plan.interval_src}"], msg]
-        prefix = self._prefix(block, plan, result_var, plan.style == "exit" and bool(values))
+        if plan.error:
+            args.append([f"error={plan.error}"])
+        returns = plan.style == "exit" and "return" in exits.kinds
+        ready = self._nested_name(fn, "ready") if plan.silent and returns else ""
+        prefix = f"{ready} = " if ready else \
+            self._prefix(block, plan, result_var, plan.style == "exit" and bool(values))
+        if plan.asynchronous:
+            prefix += "await "
         text += self._call(prefix, func, args, indent) + "\n"
+        if ready:  # returned when ready; on timeout the code after the loop goes on
+            text += f"if {ready}:\n{unit}return{f' {ready}' if values else ''}\n"
         return text, func, pending
 
     def _lambda(self, plan: Plan, budget: str, col: int) -> List[str]:
@@ -1340,32 +1842,45 @@ class _Rewriter(cst.CSTTransformer):
         return lines
 
     def _truthy(self, value: cst.BaseExpression, plan: Plan) -> bool:
-        """A returned value wait_until can pass on: ``True``, or a name bound once in the
-        probe and returned under an ``if`` that looks it up with a constant key (a dict or
-        list that has the key is not empty)."""
+        """A returned value wait_until can pass on: ``True``, a tuple or list written with
+        items, or a name returned under an ``if`` whose test surely looks it up with a
+        constant key (a dict or list that has the key is not empty) and whose body does not
+        bind it again."""
         if m.matches(value, m.Name("True")):
             return True
+        if isinstance(value, (cst.Tuple, cst.List)):
+            return bool(value.elements) and not any(
+                isinstance(e, cst.StarredElement) for e in value.elements)
         if not isinstance(value, cst.Name):
             return False
         name = value.value
-        binds = [n for n in _name_nodes(cst.Module(body=list(plan.probe)), name)
-                 if id(n) in _rebinding_names(cst.Module(body=list(plan.probe)))]
-        augmented = [n for n in walk_all(plan.probe) if isinstance(n, (cst.AugAssign,
-                                                                       cst.NamedExpr))]
-        if len(binds) != 1 or any(name in assigned_names([n]) for n in augmented):
+        if any(isinstance(n, cst.AugAssign) and name in assigned_names([n])
+               for n in walk_all(plan.probe)):
             return False
         lookup = m.Subscript(value=m.Name(name), slice=[m.SubscriptElement(
             slice=m.Index(value=m.SimpleString() | m.Integer()))])
 
-        def guarded(node: cst.CSTNode, tests: Tuple[cst.CSTNode, ...]) -> Optional[bool]:
+        def looked_up(node: cst.CSTNode) -> bool:
+            """Does evaluating ``node`` surely evaluate the lookup (not after ``or``, in a
+            conditional expression, a lambda or a comprehension)?"""
+            if m.matches(node, lookup):
+                return True
+            if isinstance(node, (cst.IfExp, cst.Lambda, cst.ListComp, cst.SetComp,
+                                 cst.DictComp, cst.GeneratorExp, cst.NamedExpr)) or \
+                    isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.Or):
+                return False
+            return any(looked_up(c) for c in node.children)
+
+        def guarded(node: cst.CSTNode, ifs: Tuple[cst.If, ...]) -> Optional[bool]:
             if node is value:
-                return any(m.findall(t, lookup) for t in tests)
+                return any(looked_up(i.test) and name not in assigned_names([i.body])
+                           for i in ifs)
             if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
                 return None
-            inner = tests + ((node.test,) if isinstance(node, cst.If) else ())
             for child in node.children:
-                found = guarded(child, inner if child is not getattr(node, "orelse", None)
-                                else tests)
+                inner = ifs + (node,) if isinstance(node, cst.If) and child is node.body \
+                    else ifs
+                found = guarded(child, inner)
                 if found is not None:
                     return found
             return None
@@ -1387,6 +1902,8 @@ class _Rewriter(cst.CSTTransformer):
     def _inline_predicate(self, plan: Plan) -> Optional[str]:
         """``lambda: <condition>`` when the poll is one assignment used once in it."""
         done = negate(plan.not_done)  # type: ignore[arg-type]
+        if any(isinstance(n, cst.Await) for n in walk_all([done, *plan.probe])):
+            return None  # (a lambda cannot await)
         if not plan.probe:
             return "lambda: " + self._joined(done)
         if len(plan.probe) != 1 or not m.matches(plan.probe[0], m.SimpleStatementLine(
@@ -1407,16 +1924,17 @@ class _Rewriter(cst.CSTTransformer):
             return None
         return "lambda: " + code.strip()
 
-    def _wait_until_ref(self, module: str):
-        """How the file calls wait_until, and what to do if the rewrite is kept (import the
-        module, ask for the helper)."""
+    def _helper_ref(self, module: str, name: str, source: str,
+                    imports: Tuple[ImportRequest, ...]):
+        """How the file calls the helper ``name``, and what to do if the rewrite is kept
+        (import the module, ask for the helper)."""
         effects = [lambda: self.ctx.require_helper(
-            HelperRequest(module, "wait_until", WAIT_UNTIL, (ImportRequest("time"),)))]
+            HelperRequest(module, name, source, imports))]
         if self.ctx.project.is_module(self.ctx.path, module):
-            return "wait_until", effects
+            return name, effects
         for bound, path in self.bindings.items():
             if path == module:
-                return f"{bound}.wait_until", effects
+                return f"{bound}.{name}", effects
         parent, _, leaf = module.rpartition(".")
         alias = leaf if leaf not in self.ctx.names else f"testsec_{leaf}"
         request = ImportRequest(parent, leaf, alias if alias != leaf else "") if parent else \
@@ -1426,7 +1944,7 @@ class _Rewriter(cst.CSTTransformer):
             self.ctx.add_import(request.module, request.name, request.asname)
             self.bindings[alias] = module
 
-        return f"{alias}.wait_until", effects + [add]
+        return f"{alias}.{name}", effects + [add]
 
     def bound(self) -> Set[str]:
         """Every name the whole file binds, in any scope."""
@@ -1479,6 +1997,18 @@ class _Unindent(cst.CSTTransformer):
 
     def leave_EmptyLine(self, original, updated):  # noqa: N802
         return updated.with_changes(indent=False) if updated.comment is None else updated
+
+
+class _Bodies(cst.CSTTransformer):
+    """Blocks given new statements (the blocks as the tree holds them)."""
+
+    def __init__(self, bodies: Dict[cst.IndentedBlock, List[cst.BaseStatement]]) -> None:
+        super().__init__()
+        self.bodies = bodies
+
+    def leave_IndentedBlock(self, original, updated):  # noqa: N802
+        new = self.bodies.get(original)
+        return updated if new is None else updated.with_changes(body=new)
 
 
 class _Replace(cst.CSTTransformer):
@@ -1535,6 +2065,11 @@ class _ExitsToReturns(cst.CSTTransformer):
 
 
 _NO = object()
+WORKS_WHILE = ("each round does something before it sleeps, and only the loop's condition ends "
+               "it: the loop works until something changes, it does not only wait for it")
+FAILURES = "self.fail, pytest.fail, raise or assert"
+NO_EXIT = ("nothing in the loop ends it early: it keeps doing something for a set time or "
+           "number of rounds (a workload, a watch), it does not wait for a condition")
 
 
 def _loads(root: cst.CSTNode) -> List[str]:
@@ -1583,14 +2118,21 @@ def _rebinding_names(root: cst.CSTNode) -> Set[int]:
     """ids of plain names that are only bound (``for x in``, ``x = ...``): such a use
     cannot read a value left by another statement."""
     out: Set[int] = set()
+
+    def add(target: cst.CSTNode) -> None:  # a name, or names unpacked (``a, b = ...``)
+        if isinstance(target, cst.Name):
+            out.add(id(target))
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                add(element.value)
+        elif isinstance(target, cst.StarredElement):
+            add(target.value)
+
     for node in walk(root, into_scopes=True):
-        if isinstance(node, cst.For) and isinstance(node.target, cst.Name):
-            out.add(id(node.target))
-        elif isinstance(node, (cst.AssignTarget, cst.NamedExpr)) and \
-                isinstance(node.target, cst.Name):
-            out.add(id(node.target))
-        elif isinstance(node, cst.AsName) and isinstance(node.name, cst.Name):
-            out.add(id(node.name))
+        if isinstance(node, (cst.For, cst.AssignTarget, cst.NamedExpr)):
+            add(node.target)
+        elif isinstance(node, cst.AsName):
+            add(node.name)
     return out
 
 
@@ -1600,6 +2142,44 @@ def _counter_side(test: cst.BaseExpression, var: str) -> cst.CSTNode:
         if m.matches(node, m.Comparison(left=m.Name(var))):
             return node.left  # type: ignore[attr-defined]
     return test
+
+
+_ORDER = {cst.LessThan: True, cst.LessThanEqual: True, cst.GreaterThan: False,
+          cst.GreaterThanEqual: False}  # clock() OP deadline: time is not up yet?
+_MIRROR = {cst.LessThan: cst.GreaterThan, cst.LessThanEqual: cst.GreaterThanEqual,
+           cst.GreaterThan: cst.LessThan, cst.GreaterThanEqual: cst.LessThanEqual}
+
+
+def _single_assign(stmt: cst.CSTNode):
+    """``name = value`` -> (name, value); ('', None) for anything else."""
+    if m.matches(stmt, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(
+            target=m.Name())])])):
+        assign = stmt.body[0]  # type: ignore[attr-defined]
+        return assign.targets[0].target.value, assign.value
+    return "", None
+
+
+def _blocks(stmt: cst.CSTNode) -> List[cst.IndentedBlock]:
+    """The blocks of an if (and its elif and else), with or try statement."""
+    out: List[cst.IndentedBlock] = []
+    node: Optional[cst.CSTNode] = stmt
+    while isinstance(node, (cst.If, cst.Else)):
+        out.append(node.body)  # type: ignore[arg-type]
+        node = node.orelse if isinstance(node, cst.If) else None
+    if isinstance(stmt, cst.With):
+        out.append(stmt.body)  # type: ignore[arg-type]
+    if isinstance(stmt, cst.Try):
+        out += [stmt.body] + [h.body for h in stmt.handlers] + \
+            [x.body for x in (stmt.orelse, stmt.finalbody) if x is not None]  # type: ignore
+    return [b for b in out if isinstance(b, cst.IndentedBlock)]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_docstring(stmt: cst.CSTNode) -> bool:
