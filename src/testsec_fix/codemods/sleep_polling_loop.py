@@ -287,7 +287,7 @@ class _Rewriter(cst.CSTTransformer):
         self.bindings = module_bindings(module)
         self.sleepers = _sleepers(self.bindings)
         self.local: Set[str] = set()  # sleep names the current function binds itself
-        self._bound: Optional[Set[str]] = None
+        self._bound_names: Optional[Set[str]] = None
         self.helpers = catalog.load(ctx.config)
         self.this_module = ctx.project.module_name(ctx.path) or "<this module>"
         self.classes: List[cst.ClassDef] = []
@@ -1948,9 +1948,9 @@ class _Rewriter(cst.CSTTransformer):
 
     def bound(self) -> Set[str]:
         """Every name the whole file binds, in any scope."""
-        if self._bound is None:
-            self._bound = bound_names(self.ctx.nodes)
-        return self._bound
+        if self._bound_names is None:
+            self._bound_names = bound_names(self.ctx.nodes)
+        return self._bound_names
 
     def _call(self, prefix: str, func: str, args: List[List[str]], indent: str) -> str:
         """``prefix func(args)`` within the line length: on one line if it fits, else broken
