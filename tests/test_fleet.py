@@ -109,7 +109,7 @@ def test_patch_is_a_mail_git_am_applies_on_a_fresh_clone(fleet_dir: Path) -> Non
     head, _, diff = patch.partition("\n---\n")
     assert head.startswith("From 0000000000000000000000000000000000000000 ")
     assert "Subject: [PATCH] Tests: 1 test hygiene fix (TSF101)" in head
-    assert "  TSF101 sleep-polling-loop: 1" in head
+    assert "  TSF101 sleep-polling-loop (1): Polling loops that sleep:" in head
     assert "  tests/test_events.py:13: TSF101 polling loop rewritten to done.wait()" in head
     assert "diff --git a/tests/test_events.py b/tests/test_events.py" in diff
     fresh = fleet_dir / "fresh"

@@ -329,19 +329,21 @@ def format_patch(repo: Repo, changed: Sequence, results: Sequence, root: str) ->
     date, so the same tree and tool give the same bytes."""
     from . import report
 
-    codemods = _names()
+    from .registry import all_codemods
+
+    codemods = {cls.code: cls for cls in all_codemods()}
     fixed = [(report.relpath(r.path, root), f) for r in results if not r.error
              for f in report.reported(r) if f.fixed]
     counts = Counter(f.code for _, f in fixed)
     subject = (f"Tests: {len(fixed)} test hygiene fix{'es' if len(fixed) != 1 else ''} "
                f"({', '.join(sorted(counts))})")
     body = [
-        "testsec-fix rewrote test code that waits by polling with sleeps, waits blindly,",
-        "or hard-codes credentials, into the project's own helpers and constants. Each",
-        "rewrite keeps what the test checks and its time budget; review it as any change.",
+        "testsec-fix rewrote these patterns of the test code into the project's own",
+        "helpers and constants, keeping what each test checks and its time budget",
+        "(a dry run of its safe fixes; review it as any change):",
         "",
-        "Fixes by codemod:",
-        *(f"  {code} {codemods.get(code, '')}: {n}" for code, n in sorted(counts.items())),
+        *(f"  {code} {codemods[code].name} ({n}): {codemods[code].summary()}"
+          for code, n in sorted(counts.items())),
         "",
         "Fixes:",
         *(f"  {path}:{f.line}: {f.code} {f.message}" for path, f in fixed),
@@ -367,11 +369,6 @@ def format_patch(repo: Repo, changed: Sequence, results: Sequence, root: str) ->
 def _changed_lines(result) -> int:
     return sum(1 for line in result.diff().splitlines()
                if line[:1] in "+-" and not line.startswith(("+++", "---")))
-
-
-def _names() -> Dict[str, str]:
-    from .registry import known_names
-    return dict(known_names())
 
 
 # -- the campaign -----------------------------------------------------------------------------
