@@ -751,6 +751,11 @@ def helper_module(project: FileProject, module: str, requests: Sequence[HelperRe
         mine = ast.parse(request.source).body[0]
         theirs = defined.get(request.name)
         if theirs is not None:
+            if type(theirs) is not type(mine):  # a coroutine function for a function
+                kind = "a coroutine function" if isinstance(theirs, ast.AsyncFunctionDef) \
+                    else "a plain function"
+                return FileResult(path, original, original, encoding=encoding, error=(
+                    f"{request.name} exists there as {kind}")), existing
             if ast.dump(theirs.args) != ast.dump(mine.args):  # type: ignore[attr-defined]
                 return FileResult(path, original, original, encoding=encoding, error=(
                     f"{request.name} exists there with other parameters")), existing

@@ -15,7 +15,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Set
 import libcst as cst
 
 from . import catalog
-from .astutil import ast_dotted, file_names
+from .astutil import ast_dotted
 from .codemod import Context
 from .model import HelperRequest, ImportRequest
 from .project import resolve_ast_expr
@@ -302,7 +302,7 @@ def plan(call: ast.Call, chain: List[ast.AST], cls: Optional[ast.ClassDef], ctx:
     if stale:
         raise Decline(f"an assertion reads {stale[0]!r}, a value captured before the sleep "
                       "that a retry would not read again")
-    names = file_names(ctx.tree)
+    names = ctx.names
     if SETTLED in names and not any(
             isinstance(n, ast.FunctionDef) and n.name == SETTLED for n in ast.walk(ctx.tree)):
         raise Decline(f"the file already uses the name {SETTLED}")
