@@ -125,3 +125,62 @@ def test_a_warm_run_fixes_no_file_again_and_follows_the_files_before(
     (root / "pkg/tests/test_a.py").write_text(
         "def test_a(client):\n    client.login(token='alpha-1')\n")
     assert "password=credentials.PASSWORD)" in after()["test_b.py"]
+
+
+def _rounds(monkeypatch) -> list:
+    """The rounds of a run's settling, each the (names of) files fixed again together."""
+    from testsec_fix import constants, engine
+
+    rounds: list = []
+
+    def settle(results, fixable, root_of, existing, known, fix):
+        def counted(wanted):
+            rounds.append(sorted(Path(path).name for path, _, _ in wanted))
+            return fix(wanted)
+        return constants.settle(results, fixable, root_of, existing, known, counted)
+
+    monkeypatch.setattr(engine, "settle", settle)
+    return rounds
+
+
+def test_files_fixed_again_are_fixed_together_as_path_order_wants(tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    """Each file whose names clash with the files before it is fixed again knowing them;
+    what each will ask for then is foreseen, so they are fixed in one round."""
+    root = _project(tmp_path, {
+        "pkg/tests/test_a.py": "def test(c):\n    c.login(password='v1')\n",
+        "pkg/tests/test_b.py": "def test(c):\n    c.login(password='v2', token='t1')\n",
+        "pkg/tests/test_c.py": "def test(c):\n    c.login(password='v3', secret='v1')\n",
+        "pkg/tests/test_d.py": "def test(c):\n    c.login(admin_password='v2')\n"
+                               "    c.check(password='v4')\n",
+    })
+    rounds = _rounds(monkeypatch)
+    results = list(run([str(root / "pkg")], Config(), write=True, root=str(root)))
+    assert not [r.error for r in results if r.error]
+    assert rounds == [["test_b.py", "test_c.py", "test_d.py"]]
+    assert _constants(root / CREDS) == {"PASSWORD": "v1", "PASSWORD_2": "v2", "TOKEN": "t1",
+                                        "PASSWORD_3": "v3", "PASSWORD_4": "v4"}
+    c = (root / "pkg/tests/test_c.py").read_text()
+    assert "password=credentials.PASSWORD_3, secret=credentials.PASSWORD)" in c
+    d = (root / "pkg/tests/test_d.py").read_text()
+    assert "admin_password=credentials.PASSWORD_2)" in d  # the name test_b's value got
+    assert "password=credentials.PASSWORD_4)" in d
+
+
+def test_a_file_that_asks_for_other_names_than_foreseen_has_those_after_fixed_again(
+        tmp_path: Path, monkeypatch) -> None:
+    """test_b's value, renamed DEFAULT_RESCUE_PASSWORD_2, would make its line too long: it
+    stays, so test_c, fixed again in the first round as if test_b had that name (and given
+    _3), is fixed again in a second round, and gets that name."""
+    line = "def test(c):\n    c.{}.default_rescue_password = '{}'\n"
+    root = _project(tmp_path, {f"pkg/tests/test_{name}.py": line.format(where, value)
+                               for name, where, value in (("a", "opt.extra1", "v1"),
+                                                          ("b", "opt.extra1", "v2"),
+                                                          ("c", "opt", "v3"))})
+    rounds = _rounds(monkeypatch)
+    results = {Path(r.path).name: r for r in run([str(root / "pkg")], Config(),
+                                                  root=str(root))}
+    assert rounds == [["test_b.py", "test_c.py"], ["test_c.py"]]
+    assert "'v2'" in results["test_b.py"].after
+    assert "credentials.DEFAULT_RESCUE_PASSWORD_2\n" in results["test_c.py"].after
+    assert "DEFAULT_RESCUE_PASSWORD_2 = 'v3'" in results["credentials.py"].after

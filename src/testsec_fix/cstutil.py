@@ -1,11 +1,19 @@
 """Small LibCST helpers shared by codemods."""
 from __future__ import annotations
 
-from typing import Iterator, List, Optional, Set
+import functools
+from typing import Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 
 SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+# LibCST's node classes are ABCs, whose isinstance is slow: the walks below, which test
+# every node, compare exact types (the concrete node classes are not subclassed).
+_SCOPES = frozenset(SCOPES)
+_NOT_ASSIGNING = frozenset({cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp,
+                            cst.GeneratorExp})
+_TARGETS = {cst.AugAssign: "target", cst.AnnAssign: "target", cst.For: "target",
+            cst.AsName: "name", cst.NamedExpr: "target"}
 
 
 def dotted(node: cst.CSTNode) -> str:
@@ -18,6 +26,13 @@ def dotted(node: cst.CSTNode) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def children(node: cst.CSTNode) -> Tuple[cst.CSTNode, ...]:
+    """``node.children``, remembered: LibCST builds them anew (a copy of the node) at each
+    call, and a rewrite walks the same function many times. (Nodes hash by identity.)"""
+    return tuple(node.children)
+
+
 def walk(node: cst.CSTNode, *, into_scopes: bool = False) -> Iterator[cst.CSTNode]:
     """Every node below ``node`` (itself included), not entering nested functions, classes and
     lambdas unless asked."""
@@ -25,9 +40,9 @@ def walk(node: cst.CSTNode, *, into_scopes: bool = False) -> Iterator[cst.CSTNod
     while stack:
         current = stack.pop()
         yield current
-        if current is not node and not into_scopes and isinstance(current, SCOPES):
+        if current is not node and not into_scopes and type(current) in _SCOPES:
             continue
-        stack.extend(reversed(current.children))
+        stack.extend(reversed(children(current)))
 
 
 def walk_all(nodes, **kw) -> Iterator[cst.CSTNode]:
@@ -44,18 +59,16 @@ def names_read(nodes, *, into_scopes: bool = True) -> List[str]:
 
 
 def _collect_names(node: cst.CSTNode, out: List[str], into_scopes: bool) -> None:
-    if isinstance(node, cst.Name):
-        out.append(node.value)
+    kind = type(node)
+    if kind is cst.Name:
+        out.append(node.value)  # type: ignore[attr-defined]
         return
-    if isinstance(node, cst.Attribute):
-        _collect_names(node.value, out, into_scopes)
+    if kind is cst.Attribute or kind is cst.Arg:
+        _collect_names(node.value, out, into_scopes)  # type: ignore[attr-defined]
         return
-    if isinstance(node, cst.Arg):
-        _collect_names(node.value, out, into_scopes)
+    if kind in _SCOPES and not into_scopes:
         return
-    if isinstance(node, SCOPES) and not into_scopes:
-        return
-    for child in node.children:
+    for child in children(node):
         _collect_names(child, out, into_scopes)
 
 
@@ -67,27 +80,19 @@ def assigned_names(nodes) -> Set[str]:
     stack = list(nodes)
     while stack:
         node = stack.pop()
-        targets: List[cst.CSTNode] = []
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
-            out.add(node.name.value)
-            stack.extend(d.decorator for d in node.decorators)
+        kind = type(node)
+        if kind is cst.FunctionDef or kind is cst.ClassDef:
+            out.add(node.name.value)  # type: ignore[attr-defined]
+            stack.extend(d.decorator for d in node.decorators)  # type: ignore[attr-defined]
             continue
-        if isinstance(node, (cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp,
-                             cst.GeneratorExp)):
+        if kind in _NOT_ASSIGNING:
             continue
-        if isinstance(node, cst.Assign):
-            targets = [t.target for t in node.targets]
-        elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
-            targets = [node.target]
-        elif isinstance(node, cst.For):
-            targets = [node.target]
-        elif isinstance(node, cst.AsName):
-            targets = [node.name]
-        elif isinstance(node, cst.NamedExpr):
-            targets = [node.target]
-        for target in targets:
-            out.update(bound_by(target))
-        stack.extend(node.children)
+        if kind is cst.Assign:
+            for target in node.targets:  # type: ignore[attr-defined]
+                out.update(bound_by(target.target))
+        elif kind in _TARGETS:
+            out.update(bound_by(getattr(node, _TARGETS[kind])))
+        stack.extend(children(node))
     return out
 
 

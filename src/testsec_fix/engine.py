@@ -21,8 +21,9 @@ from typing import (TYPE_CHECKING, AbstractSet, Dict, Iterator, List, Mapping, O
                     Sequence, Tuple, Type)
 
 from . import astutil, suppress
-from .cache import Cache
+from .cache import Cache, stamp
 from .config import Config
+from .constants import Claims, Wanted, settle
 from .model import FileResult, Finding, HelperRequest
 from .project import OWN_FILE, FileProject, find_root
 from .source import SourceError, SourceFile, read_source, write_source
@@ -476,18 +477,24 @@ def run(paths: Sequence[str], config: Optional[Config] = None, *, write: bool = 
     done = len(results)
     if progress:
         progress(done, len(files))
-    for result, source in _map(todo, config, root, jobs, cache_dir):
-        done += 1
-        if progress:
-            progress(done, len(files))
-        if source is not None and result.changed:
-            sources[result.path] = source
-        elif not result.error:  # keep memory small: an unchanged file needs no text
-            result = replace(result, before="", after="")
-        results[result.path] = result
-    results = {**{path: FileResult(path, error=why) for path, why in unlisted.items()},
-               **{path: results[path] for path in files if path in results}}
-    _settle_constants(results, sources, config, root, cache_dir)
+    workers = _Workers(jobs)
+    try:
+        for result, source in workers.fix(todo, config, root, cache_dir):
+            done += 1
+            if progress:
+                progress(done, len(files))
+            if source is not None and result.changed:
+                sources[result.path] = source
+            elif not result.error:  # keep memory small: an unchanged file needs no text
+                result = replace(result, before="", after="")
+            results[result.path] = result
+        results = {**{path: FileResult(path, error=why) for path, why in unlisted.items()},
+                   **{path: results[path] for path in files if path in results}}
+        _settle_constants(results, sources, config, root, cache_dir, workers)
+    except BaseException:  # Ctrl-C (or the caller stopped): do not wait for the workers
+        workers.close(wait=False)
+        raise
+    workers.close()
 
     # Helper modules, per project: merged into the module's own result when it was fixed too.
     created: List[FileResult] = []
@@ -557,57 +564,52 @@ def helper_modules(results: Mapping[str, FileResult], config: Config,
 
 
 def _settle_constants(results: Dict[str, FileResult], sources: Dict[str, SourceFile],
-                      config: Config, root: Optional[str],
-                      cache_dir: Optional[str] = None) -> None:
+                      config: Config, root: Optional[str], cache_dir: Optional[str] = None,
+                      workers: Optional["_Workers"] = None) -> None:
     """Two files of one run must not ask for one constant name with two values (nor for one
-    value under two names): a file that does is fixed again (in path order) knowing what the
-    files before it asked for, or its result so fixed is taken from the cache."""
-    claimed: Dict[str, Dict[str, Dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
-
-    def clash(result: FileResult, mine: Dict[str, Dict[str, str]]) -> bool:
-        for request in result.helpers:
-            if request.value is None:
-                continue
-            taken = mine[request.module]
-            if taken.get(request.name, request.value) != request.value or any(
-                    v == request.value and n != request.name for n, v in taken.items()):
-                return True
-        return False
-
-    for path, result in results.items():
-        if not any(r.value is not None for r in result.helpers):
-            continue
-        project_root = root or find_root(path)
-        mine = claimed[project_root]
-        if clash(result, mine) and path in sources:
-            result = _fix_claimed(path, sources[path], config, project_root, mine, cache_dir)
-            if clash(result, mine):  # pragma: no cover - the codemod avoids claimed names
-                result = replace(result, after=result.before, helpers=(),
-                                 error="not changed: its constant names clash with another "
-                                       "file's")
-            results[path] = result
-        for request in result.helpers:
-            if request.value is not None:
-                mine[request.module][request.name] = request.value
-
-
-def _fix_claimed(path: str, source: SourceFile, config: Config, project_root: str,
-                 claimed: Mapping[str, Mapping[str, str]],
-                 cache_dir: Optional[str]) -> FileResult:
-    """The file fixed knowing the constants the files before it ``claimed`` (module: name:
-    value); cached under its content and those constants."""
+    value under two names): a file that does is fixed again knowing what the files before it
+    asked for (``constants.settle``), by the workers, or taken from the cache."""
     cache = _cache(cache_dir, config) if cache_dir else None
-    key = cache.key(path, source.digest.encode() + b"\0claimed\0" + json.dumps(
-        claimed, sort_keys=True).encode()) if cache else ""
-    hit = cache.get(key, path, source.text) if cache else None
-    if hit is not None:
-        return _read_as(hit, source)
-    project = FileProject(project_root, config, claimed=claimed)
+
+    @functools.lru_cache(maxsize=None)
+    def existing(project_root: str, module: str) -> Dict[str, str]:
+        return FileProject(project_root, config).constants(module)
+
+    def known(path: str, project_root: str, claims: Claims) -> Optional[FileResult]:
+        if cache is None:
+            return None
+        hit = cache.get(_claimed_key(cache, path, sources[path], claims), path,
+                        sources[path].text)
+        return _read_as(hit, sources[path]) if hit is not None else None
+
+    def fix(wanted: Sequence[Wanted]) -> List[FileResult]:
+        jobs = [(path, sources[path], project_root, claims)
+                for path, project_root, claims in wanted]
+        return (workers or _Workers(1)).fix_claimed(jobs, config, cache_dir)
+
+    settle(results, set(sources), lambda path: root or find_root(path), existing, known, fix)
+
+
+def _claimed_key(cache: Cache, path: str, source: SourceFile, claims: Claims) -> str:
+    return cache.key(path, source.digest.encode() + b"\0claimed\0" + json.dumps(
+        claims, sort_keys=True).encode())
+
+
+def _fix_claimed(path: str, source: SourceFile, project_root: str, claims: Claims,
+                 config: Config, cache_dir: Optional[str]) -> FileResult:
+    """The file fixed knowing the constants the files before it claimed (module: name:
+    value); cached under its content and those constants."""
+    project = FileProject(project_root, config, claimed=claims)
     result = _read_as(fix_source(source.text, path=path, config=config, project=project),
                       source).with_hunks()
-    if cache:
-        cache.put(key, result, project.depends)
+    if cache_dir:
+        cache = _cache(cache_dir, config)
+        cache.put(_claimed_key(cache, path, source, claims), result, project.depends)
     return result
+
+
+def _fix_claimed_batch(batch, config: Config, cache_dir: Optional[str]) -> List[FileResult]:
+    return [_fix_claimed(*job, config, cache_dir) for job in batch]
 
 
 def _from_cache(todo: List[str], config: Config, cache_dir: str):
@@ -630,26 +632,64 @@ def _from_cache(todo: List[str], config: Config, cache_dir: str):
     return hits, misses
 
 
-def _map(todo: List[str], config: Config, root: Optional[str], jobs: int,
-         cache_dir: Optional[str]):
-    if jobs <= 1 or len(todo) < 32:
-        for path in todo:
-            yield _fix_file(path, config, root, cache_dir)
-        return
-    size = max(1, min(16, len(todo) // (jobs * 4)))
-    batches = [todo[i:i + size] for i in range(0, len(todo), size)]
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_interrupts)
-    try:
-        for results in pool.map(_fix_batch, batches, [config] * len(batches),
-                                [root] * len(batches), [cache_dir] * len(batches)):
+class _Workers:
+    """The worker processes of a run (``jobs`` of them), started when first needed and
+    shared by its passes; with one job, or little to do, the work is done here."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self.pool: Optional[ProcessPoolExecutor] = None
+
+    def _map(self, func, batches: List[list], sizes: List[int],
+             *common) -> Iterator[Tuple[int, list]]:
+        """(k, ``func(batches[k], *common)``) for each batch, the largest (by ``sizes``)
+        given out first, so that no worker is left with a big file at the end."""
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(max_workers=self.jobs,
+                                            initializer=_ignore_interrupts)
+        order = sorted(range(len(batches)), key=lambda k: -sizes[k])
+        n = len(batches)
+        yield from zip(order, self.pool.map(func, [batches[k] for k in order],
+                                            *([value] * n for value in common)))
+
+    def fix(self, todo: List[str], config: Config, root: Optional[str],
+            cache_dir: Optional[str]) -> Iterator[Tuple[FileResult, Optional[SourceFile]]]:
+        """``_fix_file`` of each path (not in order)."""
+        if self.jobs <= 1 or len(todo) < 32:
+            for path in todo:
+                yield _fix_file(path, config, root, cache_dir)
+            return
+        sizes = [stamp(path)[0] for path in todo]
+        budget = max(1, sum(sizes) // (self.jobs * 16))  # bytes a batch, about
+        batches: List[List[str]] = []
+        weights: List[int] = []
+        for path, size in zip(todo, sizes):
+            if not batches or len(batches[-1]) == 16 or weights[-1] >= budget:
+                batches.append([])
+                weights.append(0)
+            batches[-1].append(path)
+            weights[-1] += size
+        for _, results in self._map(_fix_batch, batches, weights, config, root, cache_dir):
             yield from results
-    except BaseException:  # Ctrl-C (or the caller stopped): do not wait for the rest
-        pool.shutdown(wait=False, cancel_futures=True)
-        # Nor for the batches running: a worker writes only the cache, by atomic renames.
-        for worker in list((getattr(pool, "_processes", None) or {}).values()):
-            worker.terminate()
-        raise
-    pool.shutdown()
+
+    def fix_claimed(self, jobs: list, config: Config,
+                    cache_dir: Optional[str]) -> List[FileResult]:
+        """``_fix_claimed`` of each job, in order: one file a batch (they are few and often
+        large), in the workers when they run already or there are several."""
+        if self.jobs <= 1 or (len(jobs) < 4 and self.pool is None):
+            return _fix_claimed_batch(jobs, config, cache_dir)
+        done = dict(self._map(_fix_claimed_batch, [[job] for job in jobs],
+                              [len(job[1].text) for job in jobs], config, cache_dir))
+        return [done[k][0] for k in range(len(jobs))]
+
+    def close(self, wait: bool = True) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=wait, cancel_futures=not wait)
+            if not wait:  # nor for the batches running: a worker writes only the cache,
+                # by atomic renames
+                for worker in list((getattr(self.pool, "_processes", None) or {}).values()):
+                    worker.terminate()
+            self.pool = None
 
 
 def _ignore_interrupts() -> None:

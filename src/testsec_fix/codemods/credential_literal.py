@@ -16,6 +16,7 @@ import libcst as cst
 from ..astutil import ast_bindings, match_lines
 from ..codemod import Codemod, Context
 from ..config import Config
+from ..constants import Namer
 from ..model import Finding, HelperRequest
 from ..project import CREDENTIALS_MODULE, OWN_FILE
 from ..sparse import statement_lines, units
@@ -614,25 +615,10 @@ class CredentialLiteral(Codemod):
                alias: str) -> Dict[str, str]:
         """value -> reference: an existing constant of that value, or a new name (after the
         first name the value is bound to; ``_2``, ``_3`` when taken by another value)."""
-        taken = dict(existing)
-        first: Dict[str, str] = {}  # value: its first name (in sorted order)
-        for name, value in sorted(taken.items(), reverse=True):
-            first[value] = name
-        tried: Dict[str, int] = {}  # base name: the last suffix found taken or taken now
-        plan = {}
-        for value, sites in kept.items():
-            name = first.get(value)
-            if name is None:
-                base = constant_name(sites[0][1], value)
-                k = tried.get(base, 1)
-                name = base if k == 1 else f"{base}_{k}"
-                while name in taken:
-                    k += 1
-                    name = f"{base}_{k}"
-                tried[base] = k
-                taken[name], first[value] = value, name
-            plan[value] = f"{alias}.{name}" if alias else name
-        return plan
+        namer = Namer(existing)
+        prefix = f"{alias}." if alias else ""  # (none for a file's own constants)
+        return {value: prefix + namer.name(value, constant_name(sites[0][1], value))
+                for value, sites in kept.items()}
 
     def _alias(self, tree: ast.Module, ctx: Context, module: str) -> Optional[str]:
         """The name the module is (or will be) imported as: its module-level import, or its

@@ -14,7 +14,7 @@ import libcst.matchers as m
 
 from .. import catalog
 from ..codemod import Codemod, Context
-from ..cstutil import (assigned_names, bound_by, comments, dotted, is_string_literal,
+from ..cstutil import (assigned_names, bound_by, children, comments, dotted, is_string_literal,
                        names_read, negate, number, walk, walk_all)
 from ..astutil import (ast_bindings, ast_dotted, bound_names, called_as, lines_naming,
                        walk as ast_walk)
@@ -1402,7 +1402,7 @@ class _Rewriter(cst.CSTTransformer):
                 exits.kinds.add("break")
             elif isinstance(node, cst.Continue) and not in_loop:
                 raise Decline("the loop uses continue, which skips the sleep")
-            for child in node.children:
+            for child in children(node):
                 if isinstance(node, (cst.For, cst.While)):
                     # a loop's else clause runs outside that loop
                     visit(child, in_loop if child is node.orelse else True,
@@ -2107,7 +2107,7 @@ def _name_nodes(root: cst.CSTNode, var: Optional[str]) -> List[cst.Name]:
             if node.default is not None:
                 visit(node.default)
             return
-        for child in node.children:
+        for child in children(node):
             visit(child)
 
     visit(root)
