@@ -893,15 +893,10 @@ class _Rewriter(cst.CSTTransformer):
         # The counter: ``c += 1`` and ``if c == MAX: self.fail(...)``, in either order.
         inc_at = [k for k, s in enumerate(body) if _counter_inc(s)]
         check_at = [k for k, s in enumerate(body) if self._counter_check(s)]
-        if not inc_at and not check_at:  # no bound: it gains one
-            exits = self._exits(body)
-            if not exits.kinds:
-                raise Decline(NO_EXIT)
-            if "return" in exits.kinds and i + 1 != len(block):
-                raise Decline("code follows the loop")
-            sleeps = Count(float(math.ceil(self.ctx.config.default_timeout / interval - 1e-9)))
-            return Plan(i, i + 1, body, "exit", None, sleeps.plus(1), sleeps, interval, src,
-                        None, loop)
+        if not inc_at and not check_at:
+            # (it might be a worker, reading until its input ends: no bound to keep)
+            raise Decline("the loop has no bound: it runs until something in it breaks out, "
+                          "which may be work (reading a stream) rather than a wait")
         if len(inc_at) != 1 or len(check_at) != 1:
             raise Decline(f"the loop has no retry counter checked with a failure ({FAILURES})")
         inc, check = body[inc_at[0]], body[check_at[0]]
@@ -1238,7 +1233,11 @@ class _Rewriter(cst.CSTTransformer):
             allowed = [block[index].body[0].targets[0].target] + reads  # type: ignore
             allowed += [block[j].body[0].value.left for j in drop  # type: ignore
                         if m.matches(block[j].body[0].value.left, m.Name(var))]  # type: ignore
-            if self._private_in(block, var, allowed):
+            # (up to where a later statement sets it anew: another loop's deadline)
+            stop = next((j for j in range(plan.end, len(block))
+                         if _single_assign(block[j])[0] == var and
+                         var not in names_read([_single_assign(block[j])[1]])), len(block))
+            if self._private_in(block[index:stop], var, allowed):
                 drop.append(index)
         return self.module.code_for_node(timeout).strip(), tuple(sorted(drop))
 
@@ -1504,6 +1503,10 @@ class _Rewriter(cst.CSTTransformer):
         kept |= {line.comment.value for k in [plan.first, *plan.drop]
                  for line in block[k].leading_lines if line.comment is not None}
         moved = [c for node in plan.removed for c in comments(node) if c not in kept]
+        pragmas = [c for c in moved if re.match(r"#\s*(noqa|type:|pragma|pylint:|nosec)", c)]
+        if pragmas:
+            raise Decline(f"the comment {pragmas[0]!r} on a line the rewrite removes would no "
+                          f"longer be on the code it is about")
         if plan.style == "event":
             text = f"{plan.event}.wait({plan.sleeps.seconds(plan.interval)})\n"
             return self._finish(text, moved, leading, indent), f"{plan.event}.wait()", []
