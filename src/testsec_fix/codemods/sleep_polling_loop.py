@@ -30,6 +30,7 @@ SLEEP_FUNCS = {"time.sleep", "eventlet.sleep", "eventlet.greenthread.sleep",
 ASYNC_SLEEP = "asyncio.sleep"  # what the async helpers sleep with
 # Clocks a loop may measure its deadline with (the helpers measure with time.monotonic).
 CLOCKS = {"time.time", "time.monotonic", "time.perf_counter"}
+LOOP_GETTERS = {"asyncio.get_running_loop", "asyncio.get_event_loop"}  # loop.time(): monotonic
 # Builtins a budget or interval expression may call (they have no side effects).
 PURE_CALLS = {"min", "max", "int", "float", "abs", "round"}
 # Words of a call's name that say it acts rather than looks: a loop whose every round calls
@@ -163,8 +164,9 @@ class SleepPollingLoop(Codemod):
 
     ## What it does
     Finds loops in test code whose body calls a sleep (``time.sleep``, ``sleep`` imported from
-    ``time``, ``eventlet.sleep``, ``greenthread.sleep``, under any alias) to poll a condition,
-    and rewrites each into a call of a wait helper, in this order of preference:
+    ``time``, ``eventlet.sleep``, ``greenthread.sleep``, ``await asyncio.sleep``, under any
+    alias) to poll a condition, and rewrites each into a call of a wait helper, in this order
+    of preference:
 
     1. the project's own helper for that wait, from a helper catalog (Nova's
        ``_wait_for_migration_status`` and friends): a local method that re-implements an
@@ -172,14 +174,27 @@ class SleepPollingLoop(Codemod):
     2. the project's generic retry helper (Nova's ``_wait_for_assert``), where the class
        inherits it;
     3. ``threading.Event.wait(timeout)`` for a loop that only waits for an event;
-    4. otherwise a small ``wait_until(predicate, timeout, interval, message)`` helper, which
-       the fix adds to the project's test helpers (``tests/fixtures/polling.py``,
-       ``tests/polling.py``; a test module outside any package gets its own copy) and
-       imports.
+    4. otherwise a small helper which the fix adds to the project's test helpers
+       (``tests/fixtures/polling.py``, ``tests/polling.py``; a test module outside any
+       package gets its own copy) and imports: ``wait_until(predicate, timeout, interval,
+       message)`` for a loop that counts its rounds, ``wait_until_deadline`` for a loop
+       bounded by the clock (``deadline = time.monotonic() + 20`` / ``while
+       time.monotonic() < deadline``, ``time.time() - start >= timeout``: it measures
+       wall-clock time as the loop did), and ``await wait_until_async`` /
+       ``wait_until_deadline_async`` for a loop that awaits ``asyncio.sleep``.
 
-    The rewrite keeps the loop's budget (its number of sleeps times the interval) and its
-    failure, ``self.fail(msg)`` or ``raise AssertionError(msg)`` (what ``wait_until``
-    raises); a loop with no bound gains a timeout (``default-timeout``, 60 s).
+    Loops at the top of a function body and in its ``if``, ``with`` and ``try`` blocks are
+    looked at; the probe may check, then sleep (also ``if not ready: sleep`` / ``else:
+    break``). The rewrite keeps the loop's budget (its number of sleeps times the interval,
+    or its deadline's timeout as written, ``timeout=max_sec``) and its failure:
+    ``self.fail(msg)``, ``raise AssertionError(msg)``, ``assert ready, msg`` after a loop
+    that waits for ``ready`` (all AssertionError, what the helpers raise), ``pytest.fail(...)``
+    (run as written on timeout: ``message=lambda: pytest.fail(...)``), ``raise
+    SomeError(msg)`` (``error=SomeError``; not with ``wait_until``), in the loop's ``else``,
+    after it or checked in it. A deadline or async loop that ends silently on timeout keeps
+    the code after it (``message=None``: the helper returns the falsy value; one that returned
+    when ready becomes ``if ready: return ready``). A loop with no bound at all gains a
+    timeout (``default-timeout``, 60 s).
 
     ## Why is this bad?
     Each hand-rolled loop re-implements timing, counting and failure reporting, and each gets
@@ -232,19 +247,27 @@ class SleepPollingLoop(Codemod):
     ## Fix safety
     Safe: the fix is made only when the new code waits at least as long as the loop did,
     counted in polls and sleeps as the loop counted them (a float counter such as
-    ``timeout += .1`` up to ``10.0`` runs 101 rounds, so the budget is ``10.1`` s), fails
-    with the same message (a catalog helper's own message where one is used), and returns
-    what the loop returned. An assert-retry helper is used only where nothing in the loop
-    can raise AssertionError itself and the message calls nothing. The fix declines, and
-    says why, when the loop's body cannot move into a function unchanged (``continue``,
-    ``yield``, ``super()``, ``del``, ``global``, a name declared global), when its counter
-    or loop variable is used elsewhere, when statements stand between the counter and the
-    loop, when the loop ends silently on timeout, when a returned value might be falsy for
-    ``wait_until``, when it sleeps with eventlet (a green-thread yield) or through a name
-    the file patches, when the file sets ``failureException``, when the loop is not at the
-    top of a function body, or when the new code would exceed the line length. Comments of
-    the removed loop lines are kept above the new code. The catalog's helper classes (the
-    helpers themselves) are left alone.
+    ``timeout += .1`` up to ``10.0`` runs 101 rounds, so the budget is ``10.1`` s), or for a
+    deadline loop in wall-clock time from where the loop starts (``wait_until_deadline``
+    polls once more after the deadline), fails with the same exception and message (a
+    catalog helper's own message where one is used), and returns what the loop returned. An
+    assert-retry helper is used only where nothing in the loop can raise AssertionError
+    itself and the message calls nothing. The fix declines, and says why, when the loop's
+    body cannot move into a function unchanged (``continue``, ``yield``, ``super()``,
+    ``del``, ``global``, a name declared global), when its counter or loop variable is used
+    elsewhere, when statements stand between the counter and the loop, or code that calls
+    something between the deadline and the loop, when the timeout or interval calls something
+    or changes in the loop, when a count loop ends silently on timeout or raises another
+    exception than AssertionError, when a returned value might be falsy, when it sleeps with
+    eventlet (a green-thread yield), trio or anyio, or through a name the file patches, when
+    the file sets ``failureException``, when the loop is inside another loop, when a pragma
+    comment (``# noqa``) is on a line it removes, or when the new code would exceed the line
+    length. It declines loops that are not waits: a loop nothing ends early (a workload run
+    for a set time), one that only sleeps until a moment, an unbounded ``while True`` (it may
+    be a worker reading until its input ends), a function that polls the callable it is given
+    (a wait helper itself), and a loop whose every round calls an action (``post``,
+    ``publish``, ``set``...: a retry, not a wait). Comments of the removed loop lines are kept
+    above the new code. The catalog's helper classes (the helpers themselves) are left alone.
     """
 
     code = "TSF101"
@@ -299,6 +322,7 @@ class _Rewriter(cst.CSTTransformer):
         self.indent_unit = module.default_indent
         self.awaiting = False  # the loop being looked at awaits its sleep
         self.bound_here: Set[str] = set()  # names the current function binds
+        self.loop_names: Set[str] = set()
         # The rest of the function, around the block being looked at (none at its top).
         self.enclosing: List[cst.CSTNode] = []
 
@@ -565,6 +589,15 @@ class _Rewriter(cst.CSTTransformer):
         self.taken: Set[str] = set()  # names of functions made in this one
         local = assigned_names([fn.body]) | {p.name.value for p in _all_params(fn)}
         self.bound_here = local
+        self.loop_names = set()  # names bound (once) to the running event loop
+        assigns = [n for n in walk(fn.body) if isinstance(n, (cst.Assign, cst.AugAssign,
+                                                                cst.AnnAssign, cst.NamedExpr))]
+        for node in assigns:
+            name, value = _single_assign(cst.SimpleStatementLine(body=[node])) \
+                if isinstance(node, cst.Assign) else ("", None)
+            if name and self._is_loop_getter(value) and sum(
+                    name in assigned_names([a]) for a in assigns) == 1:
+                self.loop_names.add(name)
         self.local = {head for head in (s.split(".")[0] for s in self.sleepers) if head in local}
 
     def _rewrite_function(self, original: cst.FunctionDef,
@@ -780,7 +813,10 @@ class _Rewriter(cst.CSTTransformer):
         if len(call.args) != 1 or call.args[0].keyword is not None or call.args[0].star:
             raise Decline("the sleep call does not take one interval argument")
         value = number(call.args[0].value)
-        if value is None or value <= 0:
+        if value == 0:
+            raise Decline("the loop sleeps 0 s (it yields to other tasks or threads): its "
+                          "budget is a number of rounds, not a time")
+        if value is None or value < 0:
             raise Decline("the sleep interval is not a positive number literal")
         return value, self.module.code_for_node(call.args[0].value)
 
@@ -914,15 +950,10 @@ class _Rewriter(cst.CSTTransformer):
         # The counter: ``c += 1`` and ``if c == MAX: self.fail(...)``, in either order.
         inc_at = [k for k, s in enumerate(body) if _counter_inc(s)]
         check_at = [k for k, s in enumerate(body) if self._counter_check(s)]
-        if not inc_at and not check_at:  # no bound: it gains one
-            exits = self._exits(body)
-            if not exits.kinds:
-                raise Decline(NO_EXIT)
-            if "return" in exits.kinds and i + 1 != len(block):
-                raise Decline("code follows the loop")
-            sleeps = Count(float(math.ceil(self.ctx.config.default_timeout / interval - 1e-9)))
-            return Plan(i, i + 1, body, "exit", None, sleeps.plus(1), sleeps, interval, src,
-                        None, loop)
+        if not inc_at and not check_at:
+            # (it might be a worker, reading until its input ends: no bound to keep)
+            raise Decline("the loop has no bound: it runs until something in it breaks out, "
+                          "which may be work (reading a stream) rather than a wait")
         if len(inc_at) != 1 or len(check_at) != 1:
             raise Decline(f"the loop has no retry counter checked with a failure ({FAILURES})")
         inc, check = body[inc_at[0]], body[check_at[0]]
@@ -1052,8 +1083,19 @@ class _Rewriter(cst.CSTTransformer):
     # -- wall-clock deadlines ------------------------------------------------------------------
     def is_clock(self, node: cst.CSTNode) -> bool:
         """``time.monotonic()`` (or ``time.time()``, ``perf_counter()``), under any alias."""
-        return m.matches(node, m.Call(args=[])) and \
-            self._resolve(node.func) in CLOCKS  # type: ignore[attr-defined]
+        if not m.matches(node, m.Call(args=[])):
+            return False
+        func = node.func  # type: ignore[attr-defined]
+        if m.matches(func, m.Attribute(attr=m.Name("time"))) and (
+                m.matches(func.value, m.Name()) and func.value.value in self.loop_names or
+                self._is_loop_getter(func.value)):
+            return True  # the event loop's clock (time.monotonic)
+        return self._resolve(func) in CLOCKS
+
+    def _is_loop_getter(self, node: cst.CSTNode) -> bool:
+        """``asyncio.get_running_loop()`` (or ``get_event_loop()``)."""
+        return m.matches(node, m.Call(args=[])) and self._resolve(
+            node.func) in LOOP_GETTERS  # type: ignore[attr-defined]
 
     def _bound(self, expr: cst.CSTNode) -> Optional[Bound]:
         """The clock compared with a deadline: ``clock() < deadline``, ``clock() - start <
@@ -1220,6 +1262,8 @@ class _Rewriter(cst.CSTTransformer):
                                             self.is_clock(value.right) or  # type: ignore
                                             isinstance(value.left, cst.Name)):  # type: ignore
                 setup[target] = (k, value)  # deadline = clock() + timeout, = start + timeout
+            elif target in self.loop_names and target not in setup:
+                setup[target] = (k, value)  # loop = asyncio.get_running_loop()
             elif any(isinstance(n, (cst.Call, cst.Await)) for n in walk(stmt, into_scopes=True)):
                 break
             k -= 1
@@ -1259,7 +1303,21 @@ class _Rewriter(cst.CSTTransformer):
             allowed = [block[index].body[0].targets[0].target] + reads  # type: ignore
             allowed += [block[j].body[0].value.left for j in drop  # type: ignore
                         if m.matches(block[j].body[0].value.left, m.Name(var))]  # type: ignore
-            if self._private_in(block, var, allowed):
+            # (up to where a later statement sets it anew: another loop's deadline)
+            stop = next((j for j in range(plan.end, len(block))
+                         if _single_assign(block[j])[0] == var and
+                         var not in names_read([_single_assign(block[j])[1]])), len(block))
+            if self._private_in(block[index:stop], var, allowed):
+                drop.append(index)
+        # The event loop, when only the dropped deadline and the loop's own clock read it.
+        loops = {n.value for j in drop for n in walk(block[j]) if isinstance(n, cst.Name)
+                 and n.value in self.loop_names and n.value in setup} | \
+            {n.value for n in reads if n.value in self.loop_names and n.value in setup}
+        for var in loops:
+            index = setup[var][0]
+            allowed = [block[index].body[0].targets[0].target] + reads  # type: ignore
+            allowed += [n for j in drop for n in walk(block[j]) if m.matches(n, m.Name(var))]
+            if self._private_in(block[index:], var, allowed):
                 drop.append(index)
         return self.module.code_for_node(timeout).strip(), tuple(sorted(drop))
 
@@ -1525,6 +1583,10 @@ class _Rewriter(cst.CSTTransformer):
         kept |= {line.comment.value for k in [plan.first, *plan.drop]
                  for line in block[k].leading_lines if line.comment is not None}
         moved = [c for node in plan.removed for c in comments(node) if c not in kept]
+        pragmas = [c for c in moved if re.match(r"#\s*(noqa|type:|pragma|pylint:|nosec)", c)]
+        if pragmas:
+            raise Decline(f"the comment {pragmas[0]!r} on a line the rewrite removes would no "
+                          f"longer be on the code it is about")
         if plan.style == "event":
             text = f"{plan.event}.wait({plan.sleeps.seconds(plan.interval)})\n"
             return self._finish(text, moved, leading, indent), f"{plan.event}.wait()", []
