@@ -90,7 +90,8 @@ def test_no_config_first_run_does_the_job(name: str, tmp_path: Path) -> None:
         assert ("def wait_until" in text) + ("open-sesame" in text) == \
             (2 if helper.endswith("fixtures.py") else 1), helper
     if not helpers:  # nothing importable: the test module holds its own helpers
-        assert "def wait_until(" in test_file and "= 'open-sesame'" in test_file
+        # (in the file's own double quotes)
+        assert "def wait_until(" in test_file and '= "open-sesame"' in test_file
     again = cli(".", cwd=root)
     assert again.returncode == 0 and again.stdout == "", again.stderr
     modes = [[]] + ([["--import-mode=importlib"]] if "conftest" in str(files) else [])

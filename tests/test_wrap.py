@@ -313,6 +313,28 @@ def test_rewrap_gives_back_the_code_when_a_token_would_change(monkeypatch) -> No
     assert wrap.rewrap(code, "", LIMIT) == code
 
 
+def test_a_closing_bracket_on_its_own_row_goes_under_the_opening_row() -> None:
+    """Made hanging, a bracket's rows move together, but its closing bracket on a row of
+    its own goes under the start of the opening row (pycodestyle E123, which a project
+    that sets its own ``ignore`` list checks)."""
+    rows = ["    def test(self):",
+            "        req = self._make_request('/v1/BLAH_account',",
+            "                                 headers={'X-Auth-Token': credentials.X_AUTH_TOKEN_6},",
+            "                                 environ={'swift.authorize': fake_authorize}",
+            "                                 )"]
+    out = wrap_rows(rows, 2, LIMIT)
+    assert out == ["    def test(self):",
+                   "        req = self._make_request(",
+                   "            '/v1/BLAH_account',",
+                   "            headers={'X-Auth-Token': credentials.X_AUTH_TOKEN_6},",
+                   "            environ={'swift.authorize': fake_authorize}",
+                   "        )"]
+    text = "class T:\n" + "\n".join(out) + "\n"
+    checker = pycodestyle.Checker(lines=text.splitlines(keepends=True), quiet=True,
+                                  select=["E1"])
+    assert checker.check_all() == 0, checker.report.counters
+
+
 def test_a_long_bracket_is_not_made_hanging() -> None:
     """Moving every row of a long call for one name is not the small diff a reviewer
     expects: left alone (the codemod then declines)."""

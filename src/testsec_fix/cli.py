@@ -14,7 +14,8 @@ from typing import List, Optional, Sequence
 import click
 
 from . import __version__, report
-from .config import ConfigError, find_config, load_config, with_test_folders
+from .config import (ConfigError, find_config, load_config, with_project_style,
+                     with_test_folders)
 from .engine import run
 from .project import find_root
 from .model import FileResult
@@ -125,9 +126,10 @@ def fix(paths: Sequence[str], dry_run: bool, select: Optional[str], ignore: Opti
     except ConfigError as exc:
         click.echo(f"testsec-fix: {exc}", err=True)
         sys.exit(2)
-    config = with_test_folders(config.with_options(
+    root = find_root(where)
+    config = with_project_style(with_test_folders(config.with_options(
         select=_codes(select), ignore=_codes(ignore), fixtures_module=fixtures_module,
-        unsafe_fixes=unsafe_fixes or None, force_exclude=force_exclude), find_root(where))
+        unsafe_fixes=unsafe_fixes or None, force_exclude=force_exclude), root), root)
     wanted = (config.select or ()) + (config.ignore or ())
     known = list(known_names()) if wanted else []
     for code in wanted:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import PurePosixPath
 from typing import Any, Dict, Optional, Tuple
 
+from .style import Style, read_project_style
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.9/3.10 only
@@ -36,6 +38,8 @@ class Config:
     credential_words: Tuple[str, ...] = ()  # more words that make a name a credential's
     credential_ignore: Tuple[str, ...] = ()  # names (glob patterns) that are never credentials
     default_timeout: float = 60.0  # seconds given to a polling loop that had no bound
+    # The longest line a rewrite may write: the project's own (``with_project_style``) where
+    # its linters or formatter set one, and 79 (pycodestyle's) where none does.
     max_line_length: int = 79
     catalogs: Tuple[str, ...] = ("nova",)  # built-in helper catalogs to use
     helpers: Tuple[Tuple[Tuple[str, Any], ...], ...] = ()  # extra catalog entries, as items
@@ -43,6 +47,10 @@ class Config:
     # Apply ``exclude`` to files named on the command line too (ruff's --force-exclude).
     force_exclude: bool = False
     source: Optional[str] = None  # the file this config came from, for messages
+    # Not keys of the table: the keys the table gave (they win over the project's style),
+    # and the project's style (quotes, import order) read from its other tools' config.
+    explicit: Tuple[str, ...] = ()
+    style: Style = Style()
 
     def selects(self, code: str) -> bool:
         if self.select and not any(code.startswith(s) for s in self.select):
@@ -70,7 +78,7 @@ _TUPLE_KEYS = {"select", "ignore", "exclude", "test_dirs", "test_files", "catalo
 
 def parse_table(table: Dict[str, Any], source: str = "<config>") -> Config:
     """Build a Config from a ``[tool.testsec-fix]`` table (keys in kebab-case)."""
-    known = {f.name for f in fields(Config)} - {"source"}
+    known = {f.name for f in fields(Config)} - {"source", "explicit", "style"}
     values: Dict[str, Any] = {}
     for key, value in table.items():
         name = key.replace("-", "_")
@@ -98,7 +106,17 @@ def parse_table(table: Dict[str, Any], source: str = "<config>") -> Config:
             if not isinstance(value, str) or not all(p.isidentifier() for p in value.split(".")):
                 raise ConfigError(f"{source}: [tool.testsec-fix] {key!r} must be a dotted module name")
         values[name] = value
-    return Config(source=source, **values)
+    return Config(source=source, explicit=tuple(values), **values)
+
+
+def with_project_style(config: Config, root: str) -> Config:
+    """``config`` with the style of the project at ``root`` (``testsec_fix.style``): its
+    quotes and import order, and its line length unless ``[tool.testsec-fix]`` sets one."""
+    found = read_project_style(root)
+    changes: Dict[str, Any] = {"style": found.style}
+    if found.max_line_length and "max_line_length" not in config.explicit:
+        changes["max_line_length"] = found.max_line_length
+    return replace(config, **changes)
 
 
 def load_config(path: Optional[str]) -> Config:

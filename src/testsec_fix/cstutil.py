@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Iterator, List, Optional, Set, Tuple
+from typing import Callable, Iterator, List, Optional, Set, Tuple
 
 import libcst as cst
 
@@ -156,3 +156,30 @@ def negate(expr: cst.BaseExpression) -> cst.BaseExpression:
 def _is_atom(expr: cst.CSTNode) -> bool:
     return isinstance(expr, (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.SimpleString,
                              cst.Integer, cst.Float)) or bool(getattr(expr, "lpar", ()))
+
+
+def requote_new_strings(original: cst.Module, module: cst.Module,
+                        quote: Callable[[], str]) -> cst.Module:
+    """``module`` (a rewrite of ``original``) with the plain string literals the rewrite
+    wrote (their text is nowhere in ``original``) in the quotes ``quote()`` gives (asked
+    only when there is such a literal); the file's own literals are left as they are."""
+    from .style import DOUBLE, SINGLE, requote
+
+    old = {node.value for node in walk(original, into_scopes=True)
+           if isinstance(node, cst.SimpleString)}
+    new = {node.value for node in walk(module, into_scopes=True)
+           if isinstance(node, cst.SimpleString) and node.value not in old}
+    if not any(requote(v, q) != v for v in new for q in (SINGLE, DOUBLE)):
+        return module
+    wanted = quote()
+    if not wanted:
+        return module
+
+    class Requote(cst.CSTTransformer):
+        def leave_SimpleString(self, original_node: cst.SimpleString,
+                               updated_node: cst.SimpleString) -> cst.SimpleString:
+            if updated_node.value not in new:
+                return updated_node
+            return updated_node.with_changes(value=requote(updated_node.value, wanted))
+
+    return module.visit(Requote())

@@ -14,13 +14,13 @@ import json
 import os
 import sys
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from typing import (TYPE_CHECKING, AbstractSet, Dict, Iterator, List, Mapping, Optional,
                     Sequence, Tuple, Type)
 
-from . import astutil, suppress
+from . import astutil, style, suppress
 from .cache import Cache, stamp
 from .config import Config
 from .constants import Claims, Wanted, settle
@@ -218,14 +218,14 @@ def _fix_source(text: str, path: str, config: Config, project: "Project",
         try:
             parsed = sparse.text if sparse else text
             new, findings, helpers = _transform(parsed, sparse.line_map if sparse else None,
-                                                contexts)
+                                                contexts, config, text)
             if sparse is not None:
                 if count_markers(new) != count_markers(parsed):
                     raise SparseError("markers lost")
                 after = restore(new, lines)
         except SparseError:  # a marker was dropped: do it the slow way
             parsed = text
-            new, findings, helpers = _transform(text, None, contexts)
+            new, findings, helpers = _transform(text, None, contexts, config, text)
         if sparse is None or parsed is text:
             after = new
     except _CodemodCrash as crash:
@@ -241,6 +241,9 @@ def _fix_source(text: str, path: str, config: Config, project: "Project",
         after, error = _finish(text, after, parsed, new, needed)
         if error:
             return FileResult(path, text, text, findings=findings, error=error)
+        if not any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in tree.body):
+            from .imports import space_after_imports
+            after = space_after_imports(after, config.style)  # the file's first imports
     return FileResult(path, text, after, findings=findings, helpers=helpers)
 
 
@@ -282,11 +285,14 @@ class _CodemodCrash(Exception):
 
 
 def _transform(code: str, line_map: Optional[List[int]],
-               contexts: List[Tuple["Codemod", "Context"]]):
+               contexts: List[Tuple["Codemod", "Context"]], config: Config, text: str):
+    """The codemods over ``code`` (the file's text, or its sparse form), their imports
+    added, new strings in the project's quotes (``text``: the whole file, for its own)."""
     import libcst as cst
 
     from . import imports
-    module = cst.parse_module(code)
+    from .cstutil import requote_new_strings
+    module = original = cst.parse_module(code)
     findings: List[Finding] = []
     helpers: List[HelperRequest] = []
     requests = []
@@ -320,7 +326,11 @@ def _transform(code: str, line_map: Optional[List[int]],
         findings.extend(ctx.findings)
         helpers.extend(h for h in ctx.helpers if h not in helpers)
         requests.extend(r for r in ctx.imports if r not in requests)
-    module = imports.apply(module, requests)
+    module = imports.apply(module, requests, config.style)
+    if module is not original and config.style.quote != style.SINGLE:
+        # The codemods write repr's quotes (single ones, unless the value holds one).
+        module = requote_new_strings(original, module, lambda: config.style.quote or
+                                     style.dominant_quote(style.quote_counts(text)))
     return module.code, tuple(findings), tuple(helpers)
 
 
@@ -804,6 +814,7 @@ def helper_module(project: FileProject, module: str, requests: Sequence[HelperRe
                 f"{request.name} is bound there by something this tool cannot check")), existing
         else:
             wanted.append(request)
+    wanted = _in_one_quote(wanted, text, project.config)
     after = text
     if wanted:
         requests = list(dict.fromkeys(i for r in wanted for i in r.imports))
@@ -817,9 +828,12 @@ def helper_module(project: FileProject, module: str, requests: Sequence[HelperRe
             import libcst as cst
 
             from . import imports
-            code = imports.apply(cst.parse_module(text), requests)
+            code = imports.apply(cst.parse_module(text), requests, project.config.style)
             newline = code.default_newline
             after = code.code.rstrip("\r\n") + newline
+            if requests and not any(isinstance(n, (ast.Import, ast.ImportFrom))
+                                    for n in tree.body):
+                after = imports.space_after_imports(after, project.config.style)
         if module.startswith(OWN_FILE):
             # A file holding its own helpers (no package to import them from) gets them
             # after its imports: where a reader looks, and before any use at import time
@@ -832,6 +846,29 @@ def helper_module(project: FileProject, module: str, requests: Sequence[HelperRe
     return FileResult(path, original, after, findings=findings,
                       created=existing is None and base is None,
                       encoding=encoding, digest=existing.digest if existing else ""), existing
+
+
+def _in_one_quote(wanted: List[HelperRequest], text: str,
+                  config: Config) -> List[HelperRequest]:
+    """The constants of ``wanted`` written in one quote, each once: the project's, else the
+    one most of the module's strings use, else the one most of the literals moved there
+    were written with. Every file asking for a constant gets the same line, whatever
+    quotes that file writes."""
+    constants = [r for r in wanted if r.value is not None]
+    if not constants:
+        return wanted
+    quote = config.style.quote or style.dominant_quote(style.quote_counts(text)) or \
+        style.dominant_quote(Counter(r.source.partition("= ")[2].lstrip("(\n ")[:1]
+                                     for r in constants))
+    out: Dict[object, HelperRequest] = {}
+    for request in wanted:
+        if request.value is not None:
+            request = replace(request, source=style.render_constant(
+                request.name, request.value, config.max_line_length, quote))
+            out.setdefault((request.module, request.name, request.value), request)
+        else:
+            out.setdefault(request, request)
+    return list(out.values())
 
 
 def _after_imports(text: str, wanted: List[HelperRequest]) -> str:

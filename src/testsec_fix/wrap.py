@@ -53,6 +53,7 @@ class _Bracket:
     item: Optional[int] = None  # column of the first item, when it is on the bracket's row
     indent: Optional[int] = None  # column a new line inside it starts at
     closed_on: Optional[int] = None
+    closed_col: Optional[int] = None  # the column of its closing bracket
 
 
 @dataclass
@@ -177,7 +178,8 @@ def _breaks(rows: Sequence[str], target: int,
                                     bracket))
         elif tok.type == tokenize.OP and tok.string in _CLOSE:
             if stack:
-                stack.pop().closed_on = tok.start[0]
+                closed = stack.pop()
+                closed.closed_on, closed.closed_col = tok.start
         elif tok.type == tokenize.OP and tok.string == "," and tok.start[0] == row_no and stack:
             nxt = _next(tokens, i)
             top = stack[-1]
@@ -223,9 +225,14 @@ def _rehang(rows: Sequence[str], bracket: _Bracket, hang: int,
     opener = rows[first - 1]
     out = list(rows[:first - 1]) + [opener[:bracket.end].rstrip(),
                                      " " * hang + opener[bracket.item:]]
-    for row in rows[first:last]:
+    for number, row in enumerate(rows[first:last], first + 1):
         if not row.strip():
             out.append(row)
+            continue
+        if number == last and _indent(row) == bracket.closed_col:
+            # The bracket's own closing bracket, on a row of its own: under the start of the
+            # opening row now, as pycodestyle wants it of a hanging bracket (E123).
+            out.append(" " * bracket.line_indent + row.lstrip())
             continue
         if delta < 0 and row[:-delta].strip():
             return None

@@ -17,9 +17,11 @@ from ..astutil import ast_bindings, match_lines
 from ..codemod import Codemod, Context
 from ..config import Config
 from ..constants import Namer
+from ..cstutil import walk
 from ..model import Finding, HelperRequest
 from ..project import CREDENTIALS_MODULE, OWN_FILE
 from ..sparse import statement_lines, units
+from ..style import render_constant
 from ..suppress import SUPPRESSED
 from ..wrap import rewrap, wrap_rows
 
@@ -304,22 +306,6 @@ def constant_name(name: str, value: str) -> str:
     return joined if joined[0].isalpha() else "CREDENTIAL_" + joined
 
 
-def render_constant(name: str, value: str, limit: int) -> str:
-    """``NAME = 'value'``, split into implicitly joined pieces when it is too long."""
-    one = f"{name} = {value!r}"
-    if len(one) <= limit:
-        return one + "\n"
-    pieces: List[str] = []
-    for line in value.splitlines(keepends=True):
-        while line:
-            size = max(1, min(len(line), limit - 8))
-            while size > 1 and len(repr(line[:size])) > limit - 4:
-                size -= 1
-            pieces.append(line[:size])
-            line = line[size:]
-    return f"{name} = (\n" + "".join(f"    {piece!r}\n" for piece in pieces) + ")\n"
-
-
 def _bounded(value: str) -> "re.Pattern[str]":
     return re.compile(r"(?<!\w)%s(?!\w)" % re.escape(value))
 
@@ -365,6 +351,7 @@ class _Replace(cst.CSTTransformer):
         super().__init__()
         self.refs = refs
         self.swapped = 0  # literals replaced
+        self.quotes: Dict[str, str] = {}  # value -> the quote it was first written with
 
     def visit_Expr(self, node: cst.Expr) -> bool:
         return not isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString))
@@ -392,6 +379,10 @@ class _Replace(cst.CSTTransformer):
             return updated
         head, _, attr = self.refs[value].partition(".")
         self.swapped += 1
+        first = original if isinstance(original, cst.SimpleString) else next(
+            (n for n in walk(original) if isinstance(n, cst.SimpleString)), None)
+        if first is not None and len(first.quote) == 1:
+            self.quotes.setdefault(value, first.quote)
         parens = [cst.Module([]).code_for_node(p) for p in (*updated.lpar, *updated.rpar)]
         keep = any("#" in p for p in parens)  # a comment in them; else they are not needed
         parens = dict(lpar=updated.lpar if keep else (), rpar=updated.rpar if keep else ())
@@ -786,8 +777,12 @@ class CredentialLiteral(Codemod):
             ctx.add_import(parent, leaf, self.alias if self.alias != leaf else "") if parent \
                 else ctx.add_import(self.module, "", self.alias if self.alias != leaf else "")
         for name, value in self.new.items():
+            # In the project's quotes, else in the literal's own (the helper module settles
+            # one quote for all its constants: engine.helper_module).
+            quote = ctx.config.style.quote or replace.quotes.get(value, "")
             ctx.require_helper(HelperRequest(
-                self.module, name, render_constant(name, value, ctx.config.max_line_length),
+                self.module, name,
+                render_constant(name, value, ctx.config.max_line_length, quote),
                 value=value, doc=MODULE_DOC))
         for node, name in self.sites:
             ctx.findings.append(Finding(self.code, node.lineno,

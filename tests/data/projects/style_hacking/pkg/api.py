@@ -1,0 +1,6 @@
+def ready():
+    return True
+
+
+def login(user, password):
+    return bool(user and password)

@@ -1,0 +1,5 @@
+"""Helpers of the tests."""
+
+
+def make_client():
+    return object()

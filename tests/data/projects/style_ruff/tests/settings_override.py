@@ -1,0 +1,2 @@
+REDIS_HOST = "localhost"
+REDIS_PASSWORD = "s3cret-value"

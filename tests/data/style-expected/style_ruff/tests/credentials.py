@@ -1,0 +1,8 @@
+"""Credentials the tests use, moved here by testsec-fix.
+
+Fake values, kept in one place so that they are easy to find, to change
+and to allow in secret scanners.
+"""
+
+REDIS_PASSWORD = "s3cret-value"
+PASSWORD = "open-sesame"

@@ -1,0 +1,4 @@
+from tests import credentials
+
+REDIS_HOST = "localhost"
+REDIS_PASSWORD = credentials.REDIS_PASSWORD
