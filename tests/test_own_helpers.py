@@ -65,7 +65,8 @@ def test_env():
 '''})
     result = _run(root)["tests/test_a.py"]
     assert result.changed and "password = PASSWORD\n" in result.after
-    assert result.after.index("PASSWORD = 'hunter2'") < result.after.index("password = ")
+    # (in the file's own quotes)
+    assert result.after.index('PASSWORD = "hunter2"') < result.after.index("password = ")
 
 
 def test_a_test_module_among_production_code_never_touches_that_code(tmp_path: Path) -> None:
@@ -78,7 +79,7 @@ def test_token(client):
     results = _run(root)
     assert "authlib/credentials.py" not in [p for p, r in results.items() if r.changed]
     after = results["authlib/test_client.py"].after
-    assert "TOKEN = 'abcdef123456'" in after and "import" not in after
+    assert 'TOKEN = "abcdef123456"' in after and "import" not in after
 
 
 def test_src_layout_tests_inside_the_package_hold_their_own_helpers(tmp_path: Path) -> None:
@@ -139,7 +140,7 @@ if __name__ == "__main__":
     assert proc.returncode == 0 and "OK" in proc.stderr, proc.stderr
     lines = result.after.splitlines()
     assert lines[:2] == ["# -*- coding: latin-1 -*-", "# Café tests"]
-    assert lines.index("PASSWORD = 'hunter2'") < lines.index(
+    assert lines.index('PASSWORD = "hunter2"') < lines.index(
         "def wait_until(predicate, timeout, interval, message):") < lines.index("class Server:")
 
 

@@ -47,7 +47,7 @@ def test_second_run_leaves_the_module_the_first_created(tmp_path: Path, config: 
     root = _pytest_project(tmp_path, config)
     assert cli(".", cwd=root).returncode == 1
     created = (root / module).read_text()
-    assert "PASSWORD = 'hunter2'" in created
+    assert 'PASSWORD = "hunter2"' in created  # (the quotes of the literal moved there)
     after_first = _snapshot(root)
     for args in (["--dry-run", "."], ["."], ["--no-cache", "."], [module]):
         proc = cli(*args, cwd=root)
@@ -185,7 +185,7 @@ def test_stdin_prints_the_fixed_text_or_the_diff(tmp_path: Path) -> None:
     # With no configuration a file outside any package holds its own constants: printed.
     (root / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     own = piped()
-    assert own.returncode == 1 and "PASSWORD = 'hunter2'" in own.stdout, own.stderr
+    assert own.returncode == 1 and 'PASSWORD = "hunter2"' in own.stdout, own.stderr
     assert "password=PASSWORD" in own.stdout and "1 files scanned" in own.stderr
     alone = subprocess.run([_entry_point(), "-"], cwd=root, input=LOGIN, capture_output=True,
                            text=True, timeout=120)
