@@ -100,7 +100,12 @@ CONFIGS = {
                                  Style(), None),
     "isort-profile": ({"setup.cfg": "[isort]\nprofile = google\n"},
                       Style(sorter="isort", import_line_length=1000, force_single_line=True,
-                            force_sort_within_sections=True), None),
+                            force_sort_within_sections=True, order_by_type=False), None),
+    "isort-open-stack-profile": (  # isort then sorts modules case-sensitively
+        {".isort.cfg": "[settings]\nprofile = open_stack\n"},
+        Style(sorter="isort", import_line_length=79, force_single_line=True,
+              force_sort_within_sections=True, lexicographical=True, case_sensitive=True),
+        None),
     "isort-black-profile": ({"pyproject.toml": "[tool.isort]\nprofile = 'black'\n"},
                             Style(sorter="isort", import_line_length=88), None),
 }

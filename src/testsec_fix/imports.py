@@ -237,6 +237,8 @@ def _isort_key(small: cst.BaseSmallStatement, style: Style) -> Tuple:
         first = () if isinstance(names, cst.ImportStar) else \
             member_key(_dotted(names[0].name), style)
     where = section(name, level, style)
+    if style.lexicographical and straight and not isinstance(small.names, cst.ImportStar):  # type: ignore[union-attr]
+        name = f"{name}.{_dotted(small.names[0].name)}"  # type: ignore[union-attr]
     order = (-level, module_key(name, style))  # ``..`` before ``.`` (furthest first)
     if style.force_sort_within_sections:
         return where, order, straight, first

@@ -39,6 +39,7 @@ class Style:
     sorter: str = ""
     force_single_line: bool = False
     force_sort_within_sections: bool = False
+    lexicographical: bool = False  # (isort) ``from a import b`` sorts as ``a.b``
     order_by_type: bool = True
     case_sensitive: bool = False
     lines_after_imports: int = -1  # -1: two before a def or class, else one
@@ -222,6 +223,11 @@ def read_project_style(root: str) -> ProjectStyle:
         options = {**profile, **{k.replace("-", "_"): v for k, v in options.items()}}
         values.update(sorter="isort", import_line_length=_int(options.get("line_length")) or 79,
                       **_isort_options(options))
+        if _bool(options.get("group_by_package")):
+            values["lexicographical"] = False
+        if values.get("force_sort_within_sections") and "case_sensitive" not in values:
+            # isort then compares whole lines, lowered only without order-by-type
+            values["case_sensitive"] = values.get("order_by_type", True)
         srcs = _list(options.get("src_paths")) or [".", "src"]
     else:
         srcs = [".", "src"]
@@ -232,10 +238,12 @@ def read_project_style(root: str) -> ProjectStyle:
 # isort's profiles, as far as they touch what an added import does.
 _PROFILES: Dict[str, Dict[str, Any]] = {
     "black": {"line_length": 88},
+    # (google's lexicographical order comes with group-by-package, which sorts a ``from``
+    # import by its module alone again)
     "google": {"force_single_line": True, "force_sort_within_sections": True,
-               "line_length": 1000},
-    "open_stack": {"force_single_line": True, "force_sort_within_sections": True},
-    "plone": {"force_single_line": True, "force_sort_within_sections": True},
+               "line_length": 1000, "order_by_type": False},
+    "open_stack": {"force_single_line": True, "force_sort_within_sections": True,
+                   "lexicographical": True},
 }
 
 
@@ -245,7 +253,7 @@ def _isort_options(table: Dict[str, Any]) -> Dict[str, Any]:
     for key, value in table.items():
         name = key.replace("-", "_")
         if name in ("force_single_line", "force_sort_within_sections", "order_by_type",
-                    "case_sensitive", "split_on_trailing_comma"):
+                    "case_sensitive", "split_on_trailing_comma", "lexicographical"):
             flag = _bool(value)
             if flag is not None:
                 out[name] = flag
