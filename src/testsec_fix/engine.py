@@ -438,14 +438,32 @@ def _fix_file(path: str, config: Config, root: Optional[str],
     cache = _cache(cache_dir, config) if cache_dir else None
     key = cache.key(path, source.digest.encode()) if cache else ""
     project = FileProject(root or find_root(path), config)
-    # The diff's hunks are worked out here, in a worker, and kept with the result.
     result = _read_as(fix_source(source.text, path=path, config=config, project=project),
-                      source).with_hunks()
+                      source)
+    result = _with_own_helpers(result, source, project)
+    # The diff's hunks are worked out here, in a worker, and kept with the result.
+    result = result.with_hunks()
     # A file that failed is tried again by the next run: a failure may be this run's own
     # (a codemod interrupted, memory short), and must not outlive it.
     if cache and not result.error:
         cache.put(key, result, {} if result.skipped else project.depends)
     return result, source
+
+
+def _with_own_helpers(result: FileResult, source: SourceFile,
+                      project: FileProject) -> FileResult:
+    """A file that holds its own helpers gets them here, in the worker, so that the result
+    the cache keeps is whole (a warm run would otherwise add them again, parsing the file
+    with LibCST on every run)."""
+    own = [h for h in result.helpers if h.module.startswith(OWN_FILE)]
+    if not own or not result.changed:
+        return result
+    merged, _ = helper_module(project, own[0].module, own, (result, source))
+    if merged.error:
+        return _not_written(replace(result, after=result.before),
+                            f"not changed: {merged.error}")
+    return replace(result, after=merged.after,
+                   helpers=tuple(h for h in result.helpers if h not in own))
 
 
 @functools.lru_cache(maxsize=4)
